@@ -1,0 +1,55 @@
+// Every schema version Vigil has ever published, with its wire id. Versions are append-only:
+// a published version is never edited (published.lock.json pins each one's fingerprint), and
+// each new version must be readable by, and able to read, every older one (see compatibility.ts).
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import avro from "avsc";
+import type { Subject } from "./types.js";
+
+export interface SchemaVersion {
+  /** Written into every record (see codec.ts); unique across subjects, never reused. */
+  id: number;
+  subject: Subject;
+  version: number;
+  file: string;
+}
+
+export const SCHEMA_VERSIONS: readonly SchemaVersion[] = [
+  { id: 101, subject: "metric-batch", version: 1, file: "metric-batch.v1.avsc" },
+  { id: 102, subject: "metric-batch", version: 2, file: "metric-batch.v2.avsc" },
+  { id: 201, subject: "log-batch", version: 1, file: "log-batch.v1.avsc" },
+  { id: 301, subject: "alert", version: 1, file: "alert.v1.avsc" },
+  { id: 401, subject: "dead-letter", version: 1, file: "dead-letter.v1.avsc" },
+];
+
+const avroDir = join(dirname(fileURLToPath(import.meta.url)), "avro");
+const types = new Map<number, avro.Type>();
+
+export function schemaJson(version: SchemaVersion): object {
+  return JSON.parse(readFileSync(join(avroDir, version.file), "utf8")) as object;
+}
+
+export function avroType(version: SchemaVersion): avro.Type {
+  let type = types.get(version.id);
+  if (!type) {
+    type = avro.Type.forSchema(schemaJson(version) as avro.Schema);
+    types.set(version.id, type);
+  }
+  return type;
+}
+
+export function versionById(id: number): SchemaVersion | undefined {
+  return SCHEMA_VERSIONS.find((v) => v.id === id);
+}
+
+export function versionsOf(subject: Subject): SchemaVersion[] {
+  return SCHEMA_VERSIONS.filter((v) => v.subject === subject).sort((a, b) => a.version - b.version);
+}
+
+export function latest(subject: Subject): SchemaVersion {
+  const all = versionsOf(subject);
+  const last = all[all.length - 1];
+  if (!last) throw new Error(`no schema registered for subject "${subject}"`);
+  return last;
+}

@@ -1,0 +1,72 @@
+// TypeScript shapes of the latest version of each Avro schema in avro/.
+export type MetricType = "unknown" | "gauge" | "counter" | "histogram_bucket" | "summary_quantile";
+
+export interface MetricSample {
+  name: string;
+  value: number;
+  /** Event time, ms since the Unix epoch. */
+  timestamp: number;
+  labels: Record<string, string>;
+  type: MetricType;
+  unit: string;
+  /** When a counter series started (OpenMetrics `_created`); null when unknown. */
+  startTimestamp: number | null;
+}
+
+export interface MetricBatch {
+  source: string;
+  samples: MetricSample[];
+}
+
+export type LogSeverity = "unknown" | "trace" | "debug" | "info" | "warn" | "error" | "fatal";
+
+export interface LogEvent {
+  timestamp: number;
+  severity: LogSeverity;
+  message: string;
+  service: string;
+  host: string;
+  attributes: Record<string, string>;
+  traceId: string | null;
+  spanId: string | null;
+}
+
+export interface LogBatch {
+  source: string;
+  events: LogEvent[];
+}
+
+export interface Alert {
+  fingerprint: string;
+  rule: string;
+  severity: "critical" | "major" | "minor";
+  status: "firing" | "resolved";
+  labels: Record<string, string>;
+  annotations: { summary: string; description: string; runbook_url: string | null };
+  startsAt: number;
+  endsAt: number | null;
+  value: number;
+  threshold: number | null;
+}
+
+export interface DeadLetter {
+  originalTopic: string;
+  partition: number;
+  offset: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, Buffer>;
+  failedStage: string;
+  errorCode: string;
+  errorMessage: string;
+  time: number;
+}
+
+/** Subject name → the TypeScript shape of its latest version. */
+export interface Subjects {
+  "metric-batch": MetricBatch;
+  "log-batch": LogBatch;
+  alert: Alert;
+  "dead-letter": DeadLetter;
+}
+export type Subject = keyof Subjects;
