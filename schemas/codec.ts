@@ -1,7 +1,7 @@
 // The wire format of every Vigil record value: the Confluent framing (magic byte 0, then the
 // 4-byte big-endian schema id) followed by the Avro body. The id says which schema version wrote
 // the record; the reader resolves that writer schema into its own version.
-import avro from "avsc";
+import type avro from "avsc";
 import { avroType, latest, versionById, type SchemaVersion } from "./registry.js";
 import type { Subject, Subjects } from "./types.js";
 

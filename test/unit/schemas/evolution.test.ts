@@ -1,6 +1,7 @@
 import avro from "avsc";
 import { describe, expect, it } from "vitest";
-import { decode, encode, DecodeError } from "../../../schemas/codec.js";
+import type { DecodeError } from "../../../schemas/codec.js";
+import { decode, encode } from "../../../schemas/codec.js";
 import {
   cannotRead,
   currentFingerprints,
