@@ -1,0 +1,117 @@
+// The topic catalogue: every Kafka topic Vigil uses, declared once — its schema, what its key is
+// (and so which ordering it guarantees), partitions, retention and cleanup policy.
+// `npm run vigil -- topics apply` creates or updates them to match.
+import type { Subject } from "./types.js";
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+export interface TopicSpec {
+  name: string;
+  subject: Subject;
+  /** What the record key is; records with the same key stay in order. */
+  key: string;
+  partitions: number;
+  /** How long records are kept (ms); -1 keeps them forever (compacted state). */
+  retentionMs: number;
+  cleanupPolicy: "delete" | "compact";
+  description: string;
+}
+
+export const TOPICS = {
+  metricsRaw: {
+    name: "telemetry.metrics.raw",
+    subject: "metric-batch",
+    key: "source (host or scrape target): one source's batches stay in order",
+    partitions: 6,
+    retentionMs: DAY,
+    cleanupPolicy: "delete",
+    description: "Metric batches as producers publish them.",
+  },
+  metricsClean: {
+    name: "telemetry.metrics.clean",
+    subject: "metric-batch",
+    key: "source: as on the raw topic",
+    partitions: 6,
+    retentionMs: 3 * DAY,
+    cleanupPolicy: "delete",
+    description:
+      "Validated, normalised, relabelled samples; what the InfluxDB sink and detectors read.",
+  },
+  metricsAggregated: {
+    name: "telemetry.metrics.aggregated",
+    subject: "metric-batch",
+    key: "aggregation group (metric + grouped labels): one group's windows stay in order",
+    partitions: 6,
+    retentionMs: 7 * DAY,
+    cleanupPolicy: "delete",
+    description: "Windowed aggregates (count, sum, percentiles…).",
+  },
+  metricsLate: {
+    name: "telemetry.metrics.late",
+    subject: "metric-batch",
+    key: "source",
+    partitions: 3,
+    retentionMs: 7 * DAY,
+    cleanupPolicy: "delete",
+    description: "Samples that arrived after their window closed; counted and kept, never dropped.",
+  },
+  logsRaw: {
+    name: "telemetry.logs.raw",
+    subject: "log-batch",
+    key: "source (host/service): one source's log lines stay in order",
+    partitions: 6,
+    retentionMs: 3 * DAY,
+    cleanupPolicy: "delete",
+    description: "Log batches as shippers publish them.",
+  },
+  logsClean: {
+    name: "telemetry.logs.clean",
+    subject: "log-batch",
+    key: "source",
+    partitions: 6,
+    retentionMs: 3 * DAY,
+    cleanupPolicy: "delete",
+    description: "Parsed and validated log events; what the Elasticsearch sink reads.",
+  },
+  alerts: {
+    name: "telemetry.alerts",
+    subject: "alert",
+    key: "alert fingerprint: one alert's transitions stay in order",
+    partitions: 3,
+    retentionMs: 30 * DAY,
+    cleanupPolicy: "delete",
+    description: "Alert state changes and periodic re-sends; what the notifier reads.",
+  },
+  alertsState: {
+    name: "telemetry.alerts.state",
+    subject: "alert",
+    key: "alert fingerprint: the latest record per fingerprint is the alert's state",
+    partitions: 3,
+    retentionMs: -1,
+    cleanupPolicy: "compact",
+    description: "Latest state of every alert, compacted; restored by detectors after a restart.",
+  },
+  deadLetter: {
+    name: "telemetry.deadletter",
+    subject: "dead-letter",
+    key: "the original record's key",
+    partitions: 3,
+    retentionMs: 14 * DAY,
+    cleanupPolicy: "delete",
+    description: "Records that could not be processed, whole, with the stage and reason.",
+  },
+} as const satisfies Record<string, TopicSpec>;
+
+export type TopicName = (typeof TOPICS)[keyof typeof TOPICS]["name"];
+
+export const ALL_TOPICS: readonly TopicSpec[] = Object.values(TOPICS);
+
+export function topicByName(name: string): TopicSpec | undefined {
+  return ALL_TOPICS.find((t) => t.name === name);
+}
+
+/** The topic configs Vigil manages for a topic; others are left as the broker sets them. */
+export function topicConfig(spec: TopicSpec): Record<string, string> {
+  return { "cleanup.policy": spec.cleanupPolicy, "retention.ms": String(spec.retentionMs) };
+}

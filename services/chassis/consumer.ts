@@ -1,0 +1,286 @@
+// The at-least-once batch consumer every consuming service runs on.
+//
+// For each fetched batch of one partition:
+//   decode → handler → produce outputs and dead letters (acks=all) → commit → next batch.
+// * Offsets are committed only after the batch's outputs are acknowledged (or, for a sink, after
+//   the handler has written them), and only while the partition is still ours.
+// * A record that cannot be decoded, or that the handler marks bad, goes to the dead-letter topic
+//   with the reason; the partition keeps moving. A handler that throws a non-retryable error
+//   dead-letters its whole batch rather than stalling the partition.
+// * A RetryableError (store down, throttled) is retried with backoff while heartbeating; that
+//   partition's consumption pauses meanwhile, so memory stays bounded and the backlog waits in Kafka.
+// * Per-partition order holds (kafkajs hands one partition one batch at a time); batches of
+//   different partitions run concurrently, bounded by a p-queue.
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
+import PQueue from "p-queue";
+import {
+  deadLetterOf,
+  deadLetterRecord,
+  normaliseHeaders,
+  type Failure,
+  type RawRecord,
+} from "./dead-letter.js";
+import { RetryableError, errorCodeOf } from "./errors.js";
+import type { Logger } from "./logger.js";
+import type { ServiceMetrics } from "./metrics.js";
+import type { OutboundRecord, OutputProducer } from "./producer.js";
+import type { ConsumerSettings } from "./settings.js";
+
+export interface InboundRecord<T> extends RawRecord {
+  timestamp: string;
+  value: Buffer | null;
+  decoded: T;
+}
+
+export interface Rejection<T> extends Failure {
+  record: InboundRecord<T>;
+}
+
+export interface HandlerResult<T> {
+  outputs?: OutboundRecord[];
+  /** Records the handler marks bad: they go to the dead-letter topic; the rest carry on. */
+  rejected?: Rejection<T>[];
+}
+
+export interface BatchContext {
+  topic: string;
+  partition: number;
+  /** Call during long work so the group does not think this member dead. */
+  heartbeat: () => Promise<void>;
+}
+
+export type BatchHandler<T> = (
+  records: InboundRecord<T>[],
+  context: BatchContext,
+) => Promise<HandlerResult<T>>;
+
+export interface ConsumerHooks {
+  /** After the batch's outputs are acknowledged, just before its offset is committed. */
+  beforeCommit?: (topic: string, partition: number, nextOffset: string) => void | Promise<void>;
+}
+
+export interface BatchConsumerOptions<T> {
+  kafka: Kafka;
+  producer: OutputProducer;
+  settings: ConsumerSettings;
+  deadLetterTopic: string;
+  /** Turns a record value into the handler's input; throws (with a `code`) when it cannot. */
+  decode: (topic: string, value: Buffer | null) => T;
+  handler: BatchHandler<T>;
+  metrics: ServiceMetrics;
+  logger: Logger;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  hooks?: ConsumerHooks;
+}
+
+export interface BatchConsumer {
+  start(): Promise<void>;
+  /** Stops fetching, lets in-flight batches finish and commit, then leaves the group. */
+  stop(): Promise<void>;
+  /** Undefined when connected with partitions assigned, else why not. */
+  notReady(): string | undefined;
+  /** Partitions this member owns now, as "topic:partition". */
+  assignment(): ReadonlySet<string>;
+}
+
+const realSleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+const tp = (topic: string, partition: number) => `${topic}:${partition}`;
+
+export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchConsumer {
+  const { kafka, producer, settings, metrics, logger, hooks } = options;
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? realSleep;
+  const log = logger.child({ component: "consumer", groupId: settings.groupId });
+  const queue = new PQueue({ concurrency: settings.concurrency });
+  let owned = new Set<string>();
+  let connected = false;
+  let joined = false;
+
+  const consumer: Consumer = kafka.consumer({
+    groupId: settings.groupId,
+    sessionTimeout: settings.sessionTimeout,
+    maxBytesPerPartition: settings.maxBytesPerPartition,
+    maxBytes: settings.maxBytes,
+    allowAutoTopicCreation: false,
+  });
+  consumer.on(consumer.events.CONNECT, () => (connected = true));
+  consumer.on(consumer.events.DISCONNECT, () => (connected = false));
+  consumer.on(consumer.events.REBALANCING, () => {
+    // Eager rebalancing: every partition is revoked until the group settles again.
+    owned = new Set();
+    joined = false;
+  });
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    owned = new Set(
+      Object.entries(payload.memberAssignment).flatMap(([topic, parts]) =>
+        parts.map((p) => tp(topic, p)),
+      ),
+    );
+    joined = true;
+    log.info({ assignment: [...owned] }, "partitions assigned");
+  });
+
+  /** Runs `work` until it succeeds; RetryableErrors back off, anything else is returned. */
+  async function untilDone<R>(
+    stage: string,
+    payload: EachBatchPayload,
+    work: () => Promise<R>,
+  ): Promise<{ ok: true; value: R } | { ok: false; error: unknown } | { ok: "abandoned" }> {
+    let delay = settings.retry.initial;
+    for (;;) {
+      try {
+        return { ok: true, value: await work() };
+      } catch (error) {
+        const retryable = error instanceof RetryableError || stage === "produce";
+        if (!retryable) return { ok: false, error };
+        if (!payload.isRunning() || payload.isStale()) return { ok: "abandoned" };
+        metrics.retries.inc({ stage });
+        const wait = Math.min(
+          Math.max(delay, (error as RetryableError).retryAfterMs ?? 0),
+          settings.retry.max,
+        );
+        log.warn(
+          { stage, err: error, retryInMs: wait },
+          "stage failed; retrying, partition paused meanwhile",
+        );
+        await sleep(wait);
+        await payload.heartbeat().catch(() => undefined);
+        delay = Math.min(delay * 2, settings.retry.max);
+      }
+    }
+  }
+
+  function toInbound(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+  ): InboundRecord<T> | Rejection<T> {
+    const raw: InboundRecord<T> = {
+      topic,
+      partition,
+      offset: message.offset,
+      key: message.key ?? null,
+      value: message.value ?? null,
+      headers: normaliseHeaders(message.headers),
+      timestamp: message.timestamp,
+      decoded: undefined as T,
+    };
+    try {
+      raw.decoded = options.decode(topic, raw.value);
+      return raw;
+    } catch (error) {
+      return {
+        record: raw,
+        stage: "decode",
+        code: errorCodeOf(error, "VGL_DECODE_BODY"),
+        message: (error as Error).message,
+      };
+    }
+  }
+
+  async function processBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    if (batch.isEmpty()) return;
+    const started = now();
+    const { topic, partition } = batch;
+    metrics.recordsIn.inc({ topic }, batch.messages.length);
+    metrics.batchSize.observe(batch.messages.length);
+
+    const records: InboundRecord<T>[] = [];
+    const rejected: Rejection<T>[] = [];
+    for (const message of batch.messages) {
+      const item = toInbound(topic, partition, message);
+      if ("record" in item) rejected.push(item);
+      else records.push(item);
+    }
+
+    const context: BatchContext = { topic, partition, heartbeat: () => payload.heartbeat() };
+    const handled =
+      records.length === 0
+        ? ({ ok: true, value: {} as HandlerResult<T> } as const)
+        : await untilDone("handler", payload, () => options.handler(records, context));
+    if (handled.ok === "abandoned") return;
+    let outputs: OutboundRecord[] = [];
+    if (handled.ok === true) {
+      outputs = handled.value.outputs ?? [];
+      rejected.push(...(handled.value.rejected ?? []));
+    } else {
+      const message = `handler failed for the batch: ${(handled.error as Error).message}`;
+      log.error({ err: handled.error, topic, partition, records: records.length }, message);
+      const code = errorCodeOf(handled.error, "VGL_HANDLER_FAILED");
+      rejected.push(...records.map((record) => ({ record, stage: "handler", code, message })));
+    }
+
+    const letters = rejected.map((r) =>
+      deadLetterRecord(options.deadLetterTopic, deadLetterOf(r.record, r, now())),
+    );
+    const sent = await untilDone("produce", payload, () => producer.send([...outputs, ...letters]));
+    if (sent.ok !== true) return;
+    for (const r of rejected) {
+      metrics.deadLetters.inc({ code: r.code });
+      metrics.dropped.inc({ reason: `dead_letter:${r.code}` });
+    }
+
+    const next = (BigInt(batch.lastOffset()) + 1n).toString();
+    await hooks?.beforeCommit?.(topic, partition, next);
+    if (payload.isStale() || !owned.has(tp(topic, partition))) {
+      // Whoever owns the partition now will process these records again: at-least-once.
+      metrics.commits.inc({ result: "skipped_revoked" });
+      log.warn(
+        { topic, partition, offset: next },
+        "partition no longer ours; offset not committed",
+      );
+      return;
+    }
+    try {
+      await consumer.commitOffsets([{ topic, partition, offset: next }]);
+      metrics.commits.inc({ result: "committed" });
+      payload.resolveOffset(batch.lastOffset());
+    } catch (error) {
+      metrics.commits.inc({ result: "failed" });
+      log.warn(
+        { err: error, topic, partition, offset: next },
+        "offset commit failed; records may be redelivered",
+      );
+      return;
+    }
+    metrics.lag.set(
+      { topic, partition: String(partition) },
+      Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next))),
+    );
+    metrics.processing.observe((now() - started) / 1000);
+  }
+
+  return {
+    async start() {
+      await consumer.connect();
+      await consumer.subscribe({ topics: settings.topics, fromBeginning: settings.fromBeginning });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: settings.concurrency,
+        eachBatch: async (payload) => {
+          metrics.inFlight.inc();
+          try {
+            await queue.add(() => processBatch(payload));
+          } finally {
+            metrics.inFlight.dec();
+          }
+        },
+      });
+    },
+    async stop() {
+      // kafkajs waits for running batches, which finish, produce and commit before it leaves.
+      await consumer.disconnect();
+      await queue.onIdle();
+    },
+    notReady() {
+      if (!connected) return "not connected to Kafka";
+      if (!joined) return "waiting for partition assignment";
+      if (owned.size === 0) return "no partitions assigned";
+      return undefined;
+    },
+    assignment: () => owned,
+  };
+}

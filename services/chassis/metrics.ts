@@ -1,0 +1,74 @@
+// The self-metrics every Vigil service exposes on /metrics, declared once. Nothing is dropped
+// without a counter: every dead letter and every skipped commit has a labelled series.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export type ServiceMetrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics(service: string) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry, prefix: "vigil_process_" });
+  const registers = [registry];
+  return {
+    registry,
+    recordsIn: new Counter({
+      name: "vigil_records_in_total",
+      help: "Kafka records consumed, by topic.",
+      labelNames: ["topic"],
+      registers,
+    }),
+    recordsOut: new Counter({
+      name: "vigil_records_out_total",
+      help: "Kafka records produced and acknowledged (acks=all), by topic.",
+      labelNames: ["topic"],
+      registers,
+    }),
+    dropped: new Counter({
+      name: "vigil_records_dropped_total",
+      help: "Records not passed on, by reason (dead-lettered ones included).",
+      labelNames: ["reason"],
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: "vigil_dead_letters_total",
+      help: "Records sent to the dead-letter topic, by error code.",
+      labelNames: ["code"],
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: "vigil_batch_records",
+      help: "Records per consumed batch.",
+      buckets: [1, 10, 50, 100, 500, 1000, 5000],
+      registers,
+    }),
+    processing: new Histogram({
+      name: "vigil_batch_processing_seconds",
+      help: "From a batch's arrival to its offsets being committed.",
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers,
+    }),
+    lag: new Gauge({
+      name: "vigil_consumer_lag_records",
+      help: "Records behind the partition's high watermark after the last processed batch.",
+      labelNames: ["topic", "partition"],
+      registers,
+    }),
+    commits: new Counter({
+      name: "vigil_commits_total",
+      help: "Offset commits, by result: committed, skipped_revoked (partition no longer ours), failed.",
+      labelNames: ["result"],
+      registers,
+    }),
+    retries: new Counter({
+      name: "vigil_retries_total",
+      help: "Retries of a failing stage (handler or produce).",
+      labelNames: ["stage"],
+      registers,
+    }),
+    inFlight: new Gauge({
+      name: "vigil_batches_in_flight",
+      help: "Batches being processed now.",
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,130 @@
+// The service chassis: one call gives a service its logger, self-metrics, health endpoint,
+// Kafka producer, optional at-least-once consumer, and a graceful shutdown on SIGTERM/SIGINT
+// that drains in-flight batches and commits within a deadline.
+import { decode } from "../../schemas/codec.js";
+import { topicByName } from "../../schemas/topics.js";
+import {
+  createBatchConsumer,
+  type BatchConsumer,
+  type BatchHandler,
+  type ConsumerHooks,
+} from "./consumer.js";
+import { startHealthServer, type HealthServer } from "./http.js";
+import { createKafka } from "./kafka.js";
+import { createLogger, type Logger } from "./logger.js";
+import { createMetrics, type ServiceMetrics } from "./metrics.js";
+import { createProducer, type OutputProducer } from "./producer.js";
+import type { BaseSettings, ConsumerSettings } from "./settings.js";
+
+export interface ConsumeOptions<T> {
+  settings: ConsumerSettings;
+  handler: BatchHandler<T>;
+  /** Defaults to decoding with the schema the topic catalogue declares for the topic. */
+  decode?: (topic: string, value: Buffer | null) => T;
+  hooks?: ConsumerHooks;
+}
+
+export interface ServiceOptions<T> {
+  name: string;
+  settings: BaseSettings;
+  consume?: ConsumeOptions<T>;
+  /** Extra readiness condition of the service (e.g. its store answers). */
+  notReady?: () => string | undefined;
+  now?: () => number;
+}
+
+export interface Service {
+  name: string;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  producer: OutputProducer;
+  consumer?: BatchConsumer;
+  http: HealthServer;
+  stop(): Promise<void>;
+}
+
+/** Decodes a record with the schema the catalogue declares for its topic. */
+export function catalogueDecode(topic: string, value: Buffer | null): unknown {
+  const spec = topicByName(topic);
+  if (!spec)
+    throw Object.assign(new Error(`topic ${topic} is not in the catalogue`), {
+      code: "VGL_DECODE_UNKNOWN_SCHEMA",
+    });
+  return decode(spec.subject, value);
+}
+
+export async function startService<T = unknown>(options: ServiceOptions<T>): Promise<Service> {
+  const { name, settings } = options;
+  const logger = createLogger(name, settings.log.level);
+  const metrics = createMetrics(name);
+  const kafka = createKafka(settings.kafka, name, logger);
+  const producer = createProducer(kafka, metrics, settings.kafka.compression);
+  await producer.connect();
+
+  const consumer =
+    options.consume &&
+    createBatchConsumer<T>({
+      kafka,
+      producer,
+      settings: options.consume.settings,
+      deadLetterTopic: settings.topics.deadLetter,
+      decode: options.consume.decode ?? ((topic, value) => catalogueDecode(topic, value) as T),
+      handler: options.consume.handler,
+      metrics,
+      logger,
+      ...(options.now && { now: options.now }),
+      ...(options.consume.hooks && { hooks: options.consume.hooks }),
+    });
+
+  const http = await startHealthServer({
+    host: settings.http.host,
+    port: settings.http.port,
+    registry: metrics.registry,
+    notReady: () => consumer?.notReady() ?? options.notReady?.(),
+  });
+  await consumer?.start();
+  logger.info({ port: http.port, kafka: settings.kafka.brokers }, "service started");
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      logger.info("stopping: draining in-flight batches");
+      await consumer?.stop();
+      await producer.disconnect();
+      await http.close();
+      logger.info("stopped");
+    })());
+
+  return { name, logger, metrics, producer, ...(consumer && { consumer }), http, stop };
+}
+
+/**
+ * Runs a service as a process: SIGTERM or SIGINT stops it gracefully; if draining takes longer
+ * than the deadline, it exits non-zero and the uncommitted tail is redelivered on restart.
+ */
+export async function runMain(start: () => Promise<Service>, deadlineMs: number): Promise<void> {
+  let service: Service;
+  try {
+    service = await start();
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(1);
+  }
+  const shutdown = (signal: string) => {
+    service.logger.info({ signal }, "shutdown requested");
+    const timer = setTimeout(() => {
+      service.logger.error({ deadlineMs }, "shutdown deadline passed; exiting without finishing");
+      process.exit(1);
+    }, deadlineMs);
+    timer.unref();
+    service.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        service.logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
+}

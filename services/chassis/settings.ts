@@ -1,0 +1,82 @@
+// The configuration every service shares, declared once with defaults. A service extends it
+// with its own section (see service.ts). Secrets are given by reference — the name of an
+// environment variable or a file — never inline, so they never reach a config dump or a log.
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { duration } from "./config.js";
+
+const secretRef = z
+  .strictObject({ env: z.string().min(1).optional(), file: z.string().min(1).optional() })
+  .refine((ref) => (ref.env === undefined) !== (ref.file === undefined), {
+    message: "give exactly one of env (a variable name) or file (a path)",
+  });
+export type SecretRef = z.infer<typeof secretRef>;
+
+export function readSecret(
+  ref: SecretRef,
+  env: Record<string, string | undefined> = process.env,
+): string {
+  if (ref.file) return readFileSync(ref.file, "utf8").trim();
+  const value = env[ref.env!];
+  if (value === undefined) throw new Error(`secret variable ${ref.env} is not set`);
+  return value;
+}
+
+const brokers = z.preprocess(
+  (value) => (typeof value === "string" ? value.split(",").map((b) => b.trim()) : value),
+  z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected "host:port"')).min(1),
+);
+
+export const kafkaSettings = z.strictObject({
+  brokers: brokers.default(["127.0.0.1:19092"]),
+  clientId: z.string().min(1).optional(),
+  ssl: z.boolean().default(false),
+  sasl: z
+    .strictObject({
+      mechanism: z.enum(["plain", "scram-sha-256", "scram-sha-512"]),
+      username: z.string().min(1),
+      password: secretRef,
+    })
+    .optional(),
+  /** Producer compression; gzip is built into kafkajs, the others need extra codecs. */
+  compression: z.enum(["none", "gzip"]).default("gzip"),
+});
+
+export const consumerSettings = z.strictObject({
+  groupId: z.string().min(1),
+  topics: z.array(z.string().min(1)).min(1),
+  /** Batches processed at once across partitions; one partition never has two in flight. */
+  concurrency: z.number().int().min(1).max(64).default(4),
+  /** Fetch bounds: memory held by in-flight batches is at most concurrency × maxBytesPerPartition. */
+  maxBytesPerPartition: z.number().int().min(1024).default(1_048_576),
+  maxBytes: z.number().int().min(1024).default(10_485_760),
+  sessionTimeout: duration.default(30_000),
+  retry: z
+    .strictObject({ initial: duration.default(200), max: duration.default(30_000) })
+    .default({ initial: 200, max: 30_000 }),
+  fromBeginning: z.boolean().default(true),
+});
+
+export const baseSettings = z.strictObject({
+  service: z.string().min(1).optional(),
+  kafka: kafkaSettings.default(kafkaSettings.parse({})),
+  http: z
+    .strictObject({
+      host: z.string().default("127.0.0.1"),
+      port: z.number().int().min(0).max(65535).default(9464),
+    })
+    .default({ host: "127.0.0.1", port: 9464 }),
+  log: z
+    .strictObject({
+      level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+    })
+    .default({ level: "info" }),
+  shutdown: z.strictObject({ deadline: duration.default(30_000) }).default({ deadline: 30_000 }),
+  topics: z
+    .strictObject({ deadLetter: z.string().default("telemetry.deadletter") })
+    .default({ deadLetter: "telemetry.deadletter" }),
+});
+
+export type KafkaSettings = z.infer<typeof kafkaSettings>;
+export type ConsumerSettings = z.infer<typeof consumerSettings>;
+export type BaseSettings = z.infer<typeof baseSettings>;
