@@ -100,6 +100,8 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   const consumer: Consumer = kafka.consumer({
     groupId: settings.groupId,
     sessionTimeout: settings.sessionTimeout,
+    rebalanceTimeout: settings.rebalanceTimeout,
+    heartbeatInterval: settings.heartbeatInterval,
     maxBytesPerPartition: settings.maxBytesPerPartition,
     maxBytes: settings.maxBytes,
     allowAutoTopicCreation: false,
@@ -234,7 +236,12 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
       return;
     }
     try {
-      await consumer.commitOffsets([{ topic, partition, offset: next }]);
+      // Through the batch payload, not consumer.commitOffsets: kafkajs silently drops the latter
+      // once stop() has begun, which would lose the commits of a graceful drain. The broker still
+      // fences it by generation and member id.
+      await payload.commitOffsetsIfNecessary({
+        topics: [{ topic, partitions: [{ partition, offset: next }] }],
+      });
       metrics.commits.inc({ result: "committed" });
       payload.resolveOffset(batch.lastOffset());
     } catch (error) {

@@ -3,6 +3,7 @@
 // environment variable or a file — never inline, so they never reach a config dump or a log.
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { TOPICS } from "../../schemas/topics.js";
 import { duration } from "./config.js";
 
 const secretRef = z
@@ -51,6 +52,9 @@ export const consumerSettings = z.strictObject({
   maxBytesPerPartition: z.number().int().min(1024).default(1_048_576),
   maxBytes: z.number().int().min(1024).default(10_485_760),
   sessionTimeout: duration.default(30_000),
+  /** How long the group waits for members to rejoin during a rebalance. */
+  rebalanceTimeout: duration.default(60_000),
+  heartbeatInterval: duration.default(3_000),
   retry: z
     .strictObject({ initial: duration.default(200), max: duration.default(30_000) })
     .default({ initial: 200, max: 30_000 }),
@@ -73,8 +77,8 @@ export const baseSettings = z.strictObject({
     .default({ level: "info" }),
   shutdown: z.strictObject({ deadline: duration.default(30_000) }).default({ deadline: 30_000 }),
   topics: z
-    .strictObject({ deadLetter: z.string().default("telemetry.deadletter") })
-    .default({ deadLetter: "telemetry.deadletter" }),
+    .strictObject({ deadLetter: z.string().default(TOPICS.deadLetter.name) })
+    .default({ deadLetter: TOPICS.deadLetter.name }),
 });
 
 export type KafkaSettings = z.infer<typeof kafkaSettings>;

@@ -1,0 +1,91 @@
+// Replays dead letters to the topic they came from (e.g. after the bug that rejected them is
+// fixed): the original key, bytes and headers, plus a header saying where the replay came from.
+// Reads the dead-letter topic up to its end as of the start, so a replay that fails again and
+// lands back in the dead-letter topic is not replayed twice in one run.
+import type { Kafka } from "kafkajs";
+import { decode } from "../../schemas/codec.js";
+import type { DeadLetter } from "../../schemas/types.js";
+import type { OutboundRecord, OutputProducer } from "../chassis/producer.js";
+
+export interface ReplayFilter {
+  topic?: string;
+  code?: string;
+  stage?: string;
+  /** Only letters dead-lettered at or after this time (ms since epoch). */
+  since?: number;
+}
+
+export interface ReplayResult {
+  scanned: number;
+  replayed: number;
+  byTopic: Record<string, number>;
+}
+
+export const REPLAY_HEADER = "vigil-replayed-from";
+
+export function matches(letter: DeadLetter, filter: ReplayFilter): boolean {
+  return (
+    (filter.topic === undefined || letter.originalTopic === filter.topic) &&
+    (filter.code === undefined || letter.errorCode === filter.code) &&
+    (filter.stage === undefined || letter.failedStage === filter.stage) &&
+    (filter.since === undefined || letter.time >= filter.since)
+  );
+}
+
+export async function replayDeadLetters(options: {
+  kafka: Kafka;
+  producer: OutputProducer;
+  deadLetterTopic: string;
+  filter: ReplayFilter;
+  dryRun: boolean;
+}): Promise<ReplayResult> {
+  const { kafka, producer, deadLetterTopic, filter, dryRun } = options;
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map(
+    (await admin.fetchTopicOffsets(deadLetterTopic)).map((p) => [p.partition, BigInt(p.high)]),
+  );
+  await admin.disconnect();
+  const pending = new Set(
+    [...ends].filter(([, high]) => high > 0n).map(([partition]) => partition),
+  );
+  const result: ReplayResult = { scanned: 0, replayed: 0, byTopic: {} };
+  if (pending.size === 0) return result;
+
+  const consumer = kafka.consumer({ groupId: `vigil-replay-${Date.now()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [deadLetterTopic], fromBeginning: true });
+  await new Promise<void>((resolve, reject) => {
+    consumer
+      .run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          const out: OutboundRecord[] = [];
+          for (const message of batch.messages) {
+            if (BigInt(message.offset) >= ends.get(batch.partition)!) break;
+            result.scanned += 1;
+            const letter = decode("dead-letter", message.value);
+            if (!matches(letter, filter) || letter.value === null) continue;
+            out.push({
+              topic: letter.originalTopic,
+              key: letter.key,
+              value: letter.value,
+              headers: {
+                ...letter.headers,
+                [REPLAY_HEADER]: `${deadLetterTopic}:${batch.partition}:${message.offset}`,
+              },
+            });
+            result.byTopic[letter.originalTopic] = (result.byTopic[letter.originalTopic] ?? 0) + 1;
+          }
+          if (!dryRun) await producer.send(out);
+          result.replayed += out.length;
+          if (BigInt(batch.lastOffset()) + 1n >= ends.get(batch.partition)!)
+            pending.delete(batch.partition);
+          if (pending.size === 0) resolve();
+        },
+      })
+      .catch(reject);
+  });
+  await consumer.disconnect();
+  return result;
+}

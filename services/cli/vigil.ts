@@ -1,0 +1,113 @@
+// npm run vigil -- <command>
+//   topics apply [--dry-run] [--replication-factor N]   make the broker match the topic catalogue
+//   topics list                                         print the catalogue
+//   deadletter replay [--topic T] [--code C] [--stage S] [--since ISO-TIME] [--dry-run]
+// Kafka settings come from the service configuration (VIGIL_CONFIG file, VIGIL__KAFKA__BROKERS…).
+import { parseArgs } from "node:util";
+import { ALL_TOPICS } from "../../schemas/topics.js";
+import { loadConfig } from "../chassis/config.js";
+import { createKafka } from "../chassis/kafka.js";
+import { createLogger } from "../chassis/logger.js";
+import { createMetrics } from "../chassis/metrics.js";
+import { createProducer } from "../chassis/producer.js";
+import { baseSettings } from "../chassis/settings.js";
+import { replayDeadLetters } from "./replay.js";
+import { applyTopics, describeChange, planTopics } from "./topics.js";
+
+const usage = `usage: npm run vigil -- <command>
+  topics apply [--dry-run] [--replication-factor N]
+  topics list
+  deadletter replay [--topic T] [--code C] [--stage S] [--since 2026-11-25T10:00:00Z] [--dry-run]`;
+
+async function main(): Promise<number> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: {
+      "dry-run": { type: "boolean", default: false },
+      "replication-factor": { type: "string", default: "1" },
+      topic: { type: "string" },
+      code: { type: "string" },
+      stage: { type: "string" },
+      since: { type: "string" },
+    },
+  });
+  const command = positionals.join(" ");
+  if (command === "topics list") {
+    for (const t of ALL_TOPICS) {
+      console.log(
+        `${t.name}\n  ${t.description}\n  schema ${t.subject}; key: ${t.key}; ${t.partitions} partitions; ${t.cleanupPolicy}, retention.ms=${t.retentionMs}`,
+      );
+    }
+    return 0;
+  }
+  if (command !== "topics apply" && command !== "deadletter replay") {
+    console.error(usage);
+    return 2;
+  }
+  const settings = loadConfig(baseSettings);
+  const logger = createLogger("vigil-cli", "warn");
+  const kafka = createKafka(settings.kafka, "vigil-cli", logger);
+  const dryRun = values["dry-run"];
+
+  if (command === "topics apply") {
+    const replicationFactor = Number(values["replication-factor"]);
+    if (!Number.isInteger(replicationFactor) || replicationFactor < 1) {
+      console.error(
+        `--replication-factor: expected a positive integer, got "${values["replication-factor"]}"`,
+      );
+      return 2;
+    }
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const changes = await planTopics(admin, ALL_TOPICS);
+      for (const change of changes)
+        console.log(`${dryRun ? "[dry run] " : ""}${describeChange(change)}`);
+      if (!dryRun) await applyTopics(admin, changes, replicationFactor);
+      const count = changes.filter((c) => c.kind !== "unchanged" && c.kind !== "warning").length;
+      console.log(
+        `${count} change(s) ${dryRun ? "planned" : "applied"} on ${settings.kafka.brokers.join(",")}`,
+      );
+    } finally {
+      await admin.disconnect();
+    }
+    return 0;
+  }
+
+  const since = values.since === undefined ? undefined : Date.parse(values.since);
+  if (since !== undefined && Number.isNaN(since)) {
+    console.error(`--since: expected an ISO time like 2026-11-25T10:00:00Z, got "${values.since}"`);
+    return 2;
+  }
+  const producer = createProducer(kafka, createMetrics("vigil-cli"));
+  await producer.connect();
+  try {
+    const result = await replayDeadLetters({
+      kafka,
+      producer,
+      deadLetterTopic: settings.topics.deadLetter,
+      dryRun,
+      filter: {
+        ...(values.topic && { topic: values.topic }),
+        ...(values.code && { code: values.code }),
+        ...(values.stage && { stage: values.stage }),
+        ...(since !== undefined && { since }),
+      },
+    });
+    console.log(
+      `${dryRun ? "[dry run] would replay" : "replayed"} ${result.replayed} of ${result.scanned} dead letters`,
+    );
+    for (const [topic, n] of Object.entries(result.byTopic)) console.log(`  ${topic}: ${n}`);
+  } finally {
+    await producer.disconnect();
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  },
+);

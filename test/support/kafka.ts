@@ -1,0 +1,169 @@
+// Helpers for tests that drive real topics: create them, fill them, read them back whole.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import type { Admin, Kafka } from "kafkajs";
+import { decode, encode } from "../../schemas/codec.js";
+import type { MetricBatch } from "../../schemas/types.js";
+import { uniqueName } from "./clients.js";
+import type { KafkaEndpoint } from "./servers.js";
+
+export async function createTopics(
+  admin: Admin,
+  partitions: number,
+  ...prefixes: string[]
+): Promise<string[]> {
+  const names = prefixes.map((p) => uniqueName(p));
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: names.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+  });
+  return names;
+}
+
+/** A one-sample metric batch whose source is `id`: the id travels through the pipeline. */
+export function metricRecord(id: string): { key: string; value: Buffer } {
+  const batch: MetricBatch = {
+    source: id,
+    samples: [
+      {
+        name: "gpu_temperature_celsius",
+        value: 70,
+        timestamp: 1_700_000_000_000,
+        labels: { gpu: "0" },
+        type: "gauge",
+        unit: "celsius",
+        startTimestamp: null,
+      },
+    ],
+  };
+  return { key: id, value: encode("metric-batch", batch) };
+}
+
+export async function produceIds(
+  kafka: Kafka,
+  topic: string,
+  ids: string[],
+  perSend = 50,
+): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  for (let i = 0; i < ids.length; i += perSend) {
+    await producer.send({ topic, acks: -1, messages: ids.slice(i, i + perSend).map(metricRecord) });
+  }
+  await producer.disconnect();
+}
+
+/** Number of records in a topic (sum of high watermarks; topics in tests are never truncated). */
+export async function recordCount(admin: Admin, topic: string): Promise<number> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return offsets.reduce((sum, p) => sum + Number(p.high), 0);
+}
+
+export interface ReadRecord {
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+/** Every record in the topic right now, read with a throwaway consumer group. */
+export async function readTopic(kafka: Kafka, topic: string): Promise<ReadRecord[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map(
+    (await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]),
+  );
+  await admin.disconnect();
+  const total = [...ends.values()].reduce((a, b) => a + b, 0);
+  const records: ReadRecord[] = [];
+  if (total === 0) return records;
+  const consumer = kafka.consumer({ groupId: uniqueName("reader") });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        if (Number(message.offset) >= ends.get(partition)!) return;
+        records.push({
+          partition,
+          offset: message.offset,
+          key: message.key?.toString() ?? null,
+          value: message.value,
+          headers: Object.fromEntries(
+            Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
+          ),
+        });
+        if (records.length >= total) resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+  return records;
+}
+
+export const idsOf = (records: ReadRecord[]) =>
+  records.map((r) => decode("metric-batch", r.value).source);
+
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((done) => setTimeout(done, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
+}
+
+export interface ChildService {
+  child: ChildProcess;
+  /** Port of its health endpoint, once it has logged "service started". */
+  port: Promise<number>;
+  exited: Promise<number | null>;
+  stderr: () => string;
+}
+
+/** Runs a service script as a real process (tsx), with its configuration in the environment. */
+export function spawnService(
+  script: string,
+  endpoint: KafkaEndpoint,
+  env: Record<string, string>,
+): ChildService {
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
+    env: {
+      ...process.env,
+      VIGIL__KAFKA__BROKERS: endpoint.brokers.join(","),
+      VIGIL__HTTP__PORT: "0",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let errors = "";
+  child.stderr!.on("data", (chunk: Buffer) => (errors += chunk.toString()));
+  const port = new Promise<number>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      if (line.includes('"service started"')) resolve((JSON.parse(line) as { port: number }).port);
+    });
+    child.once("exit", (code) =>
+      reject(new Error(`service exited (${code}) before starting: ${errors}`)),
+    );
+  });
+  port.catch(() => undefined);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => resolve(code)),
+  );
+  return { child, port, exited, stderr: () => errors };
+}
+
+/** Sum of a group's committed offsets on a topic (uncommitted partitions count 0). */
+export async function committedTotal(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+): Promise<number> {
+  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+}
