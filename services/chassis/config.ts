@@ -93,18 +93,16 @@ export function loadConfig<S extends z.ZodType>(schema: S, options: LoadOptions 
 }
 
 /** A duration in milliseconds, given as a number or a string like "30s", "5m", "250ms". */
-export const duration = z.union([
-  z.number().int().nonnegative(),
-  z.string().transform((text, ctx) => {
-    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
-    if (!match) {
-      ctx.addIssue({
-        code: "custom",
-        message: `expected a duration like "30s", "5m" or "250ms", got "${text}"`,
-      });
-      return z.NEVER;
-    }
-    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as "ms" | "s" | "m" | "h"];
-    return Math.round(Number(match[1]) * unit);
-  }),
-]);
+export const duration = z.union([z.number(), z.string()]).transform((given, ctx) => {
+  if (typeof given === "number" && Number.isInteger(given) && given >= 0) return given;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(String(given).trim());
+  if (!match) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a duration like "30s", "5m" or "250ms", got "${given}"`,
+    });
+    return z.NEVER;
+  }
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as "ms" | "s" | "m" | "h"];
+  return Math.round(Number(match[1]) * unit);
+});

@@ -84,6 +84,12 @@ export interface BatchConsumer {
   assignment(): ReadonlySet<string>;
 }
 
+const NOT_OWNER_ERRORS = new Set([
+  "UNKNOWN_MEMBER_ID",
+  "ILLEGAL_GENERATION",
+  "REBALANCE_IN_PROGRESS",
+  "FENCED_INSTANCE_ID",
+]);
 const realSleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 const tp = (topic: string, partition: number) => `${topic}:${partition}`;
 
@@ -245,10 +251,13 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
       metrics.commits.inc({ result: "committed" });
       payload.resolveOffset(batch.lastOffset());
     } catch (error) {
-      metrics.commits.inc({ result: "failed" });
+      // The broker fences commits from a member the group has moved on from: that is the
+      // revocation we could not see coming (e.g. our session expired while we worked).
+      const fenced = NOT_OWNER_ERRORS.has((error as { type?: string }).type ?? "");
+      metrics.commits.inc({ result: fenced ? "rejected_not_owner" : "failed" });
       log.warn(
         { err: error, topic, partition, offset: next },
-        "offset commit failed; records may be redelivered",
+        "offset commit refused; records will be redelivered",
       );
       return;
     }

@@ -55,7 +55,7 @@ export function createMetrics(service: string) {
     }),
     commits: new Counter({
       name: "vigil_commits_total",
-      help: "Offset commits, by result: committed, skipped_revoked (partition no longer ours), failed.",
+      help: "Offset commits, by result: committed, skipped_revoked (known revoked), rejected_not_owner (fenced by the broker), failed.",
       labelNames: ["result"],
       registers,
     }),
