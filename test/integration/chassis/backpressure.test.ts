@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { decode } from "../../../schemas/codec.js";
 import { RetryableError } from "../../../services/chassis/errors.js";
-import { startService } from "../../../services/chassis/service.js";
-import { baseSettings, consumerSettings } from "../../../services/chassis/settings.js";
 import { kafkaClient, uniqueName } from "../../support/clients.js";
+import { startTestService } from "../../support/services.js";
 import {
   committedTotal,
   createTopics,
@@ -27,27 +25,17 @@ describe("backpressure", () => {
     await produceIds(kafka, input!, ["m-0", "m-1", "m-2"]);
     let storeUp = false;
     let attempts = 0;
-    const service = await startService({
+    const service = await startTestService({
       name: "sink",
-      settings: baseSettings.parse({
-        kafka: { brokers: endpoint.brokers },
-        http: { port: 0 },
-        log: { level: "silent" },
-        topics: { deadLetter: dlq },
-      }),
-      consume: {
-        settings: consumerSettings.parse({
-          groupId,
-          topics: [input],
-          sessionTimeout: "6s",
-          retry: { initial: "20ms", max: "100ms" },
-        }),
-        decode: (_t, value) => decode("metric-batch", value),
-        handler: async (records) => {
-          attempts += 1;
-          if (!storeUp) throw new RetryableError("store unavailable: connection refused");
-          return { outputs: records.map((r) => ({ topic: output!, key: r.key, value: r.value! })) };
-        },
+      kafka: endpoint,
+      input: input!,
+      deadLetter: dlq!,
+      groupId,
+      consumer: { retry: { initial: "20ms", max: "100ms" } },
+      handler: async (records) => {
+        attempts += 1;
+        if (!storeUp) throw new RetryableError("store unavailable: connection refused");
+        return { outputs: records.map((r) => ({ topic: output!, key: r.key, value: r.value! })) };
       },
     });
     try {

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { decode, encode } from "../../../schemas/codec.js";
-import type { MetricBatch } from "../../../schemas/types.js";
 import { createMetrics } from "../../../services/chassis/metrics.js";
 import { createProducer } from "../../../services/chassis/producer.js";
-import { startService, type Service } from "../../../services/chassis/service.js";
-import { baseSettings, consumerSettings } from "../../../services/chassis/settings.js";
+import type { Service } from "../../../services/chassis/service.js";
 import { REPLAY_HEADER, replayDeadLetters } from "../../../services/cli/replay.js";
 import { kafkaClient, uniqueName } from "../../support/clients.js";
+import { startTestService } from "../../support/services.js";
 import {
   committedTotal,
   createTopics,
@@ -21,37 +20,31 @@ const kafka = kafkaClient(endpoint);
 const admin = kafka.admin();
 
 /** A service that passes metric batches on, and marks batches without samples as invalid. */
-async function validatingService(
+function validatingService(
   input: string,
   output: string,
   deadLetter: string,
   groupId: string,
 ): Promise<Service> {
-  return startService<MetricBatch>({
+  return startTestService({
     name: "validator",
-    settings: baseSettings.parse({
-      kafka: { brokers: endpoint.brokers },
-      http: { port: 0 },
-      log: { level: "warn" },
-      topics: { deadLetter },
-    }),
-    consume: {
-      settings: consumerSettings.parse({ groupId, topics: [input], sessionTimeout: "6s" }),
-      decode: (_topic, value) => decode("metric-batch", value),
-      handler: async (records) => {
-        const bad = records.filter((r) => r.decoded.samples.length === 0);
-        return {
-          outputs: records
-            .filter((r) => !bad.includes(r))
-            .map((r) => ({ topic: output, key: r.key, value: r.value! })),
-          rejected: bad.map((record) => ({
-            record,
-            stage: "validate",
-            code: "VGL_VALIDATE" as const,
-            message: "samples: expected at least one sample",
-          })),
-        };
-      },
+    kafka: endpoint,
+    input,
+    deadLetter,
+    groupId,
+    handler: async (records) => {
+      const bad = records.filter((r) => r.decoded.samples.length === 0);
+      return {
+        outputs: records
+          .filter((r) => !bad.includes(r))
+          .map((r) => ({ topic: output, key: r.key, value: r.value! })),
+        rejected: bad.map((record) => ({
+          record,
+          stage: "validate",
+          code: "VGL_VALIDATE" as const,
+          message: "samples: expected at least one sample",
+        })),
+      };
     },
   });
 }

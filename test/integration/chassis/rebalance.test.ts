@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { decode } from "../../../schemas/codec.js";
+import type { MetricBatch } from "../../../schemas/types.js";
 import type { BatchHandler } from "../../../services/chassis/consumer.js";
-import { startService } from "../../../services/chassis/service.js";
-import { baseSettings, consumerSettings } from "../../../services/chassis/settings.js";
 import { kafkaClient, uniqueName } from "../../support/clients.js";
+import { startTestService } from "../../support/services.js";
 import { committedTotal, createTopics, produceIds, waitFor } from "../../support/kafka.js";
 
 const endpoint = inject("servers").kafka;
@@ -13,30 +12,12 @@ const admin = kafka.admin();
 function relay(
   name: string,
   input: string,
-  dlq: string,
+  deadLetter: string,
   groupId: string,
-  handler: BatchHandler<unknown>,
+  handler: BatchHandler<MetricBatch>,
 ) {
-  return startService({
-    name,
-    settings: baseSettings.parse({
-      kafka: { brokers: endpoint.brokers },
-      http: { port: 0 },
-      log: { level: "silent" },
-      topics: { deadLetter: dlq },
-    }),
-    consume: {
-      settings: consumerSettings.parse({
-        groupId,
-        topics: [input],
-        sessionTimeout: "6s",
-        rebalanceTimeout: "10s",
-        heartbeatInterval: "1s",
-      }),
-      decode: (_topic, value) => decode("metric-batch", value),
-      handler,
-    },
-  });
+  const consumer = { rebalanceTimeout: "10s", heartbeatInterval: "1s" };
+  return startTestService({ name, kafka: endpoint, input, deadLetter, groupId, handler, consumer });
 }
 
 const commitsBy = async (service: Awaited<ReturnType<typeof relay>>) =>

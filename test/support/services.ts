@@ -1,0 +1,40 @@
+// An in-process service on the real chassis, consuming metric batches, for integration tests.
+import { decode } from "../../schemas/codec.js";
+import type { MetricBatch } from "../../schemas/types.js";
+import type { BatchHandler } from "../../services/chassis/consumer.js";
+import { startService, type Service } from "../../services/chassis/service.js";
+import { baseSettings, consumerSettings } from "../../services/chassis/settings.js";
+import type { KafkaEndpoint } from "./servers.js";
+
+export interface TestServiceOptions {
+  name: string;
+  kafka: KafkaEndpoint;
+  input: string;
+  deadLetter: string;
+  groupId: string;
+  handler: BatchHandler<MetricBatch>;
+  /** Consumer settings beyond group and topics; a short session keeps rebalances quick. */
+  consumer?: Record<string, unknown>;
+}
+
+export function startTestService(options: TestServiceOptions): Promise<Service> {
+  return startService<MetricBatch>({
+    name: options.name,
+    settings: baseSettings.parse({
+      kafka: { brokers: options.kafka.brokers },
+      http: { port: 0 },
+      log: { level: "silent" },
+      topics: { deadLetter: options.deadLetter },
+    }),
+    consume: {
+      settings: consumerSettings.parse({
+        groupId: options.groupId,
+        topics: [options.input],
+        sessionTimeout: "6s",
+        ...options.consumer,
+      }),
+      decode: (_topic, value) => decode("metric-batch", value),
+      handler: options.handler,
+    },
+  });
+}
