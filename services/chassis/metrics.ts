@@ -65,6 +65,25 @@ export function createMetrics(service: string) {
       labelNames: ["stage"],
       registers,
     }),
+    sinkWritten: new Counter({
+      name: "vigil_sink_written_total",
+      help: "Points or documents a store acknowledged, by store.",
+      labelNames: ["store"],
+      registers,
+    }),
+    sinkRejected: new Counter({
+      name: "vigil_sink_rejected_total",
+      help: "Points or documents a store refused for good (sent to the dead-letter topic), by store.",
+      labelNames: ["store"],
+      registers,
+    }),
+    sinkRequests: new Histogram({
+      name: "vigil_sink_request_seconds",
+      help: "Write requests to a store, by store and outcome (ok, rejected, retry).",
+      labelNames: ["store", "outcome"],
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers,
+    }),
     inFlight: new Gauge({
       name: "vigil_batches_in_flight",
       help: "Batches being processed now.",

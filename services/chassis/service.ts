@@ -1,6 +1,8 @@
 // The service chassis: one call gives a service its logger, self-metrics, health endpoint,
 // Kafka producer, optional at-least-once consumer, and a graceful shutdown on SIGTERM/SIGINT
 // that drains in-flight batches and commits within a deadline.
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { decode } from "../../schemas/codec.js";
 import { topicByName } from "../../schemas/topics.js";
 import {
@@ -28,6 +30,8 @@ export interface ServiceOptions<T> {
   name: string;
   settings: BaseSettings;
   consume?: ConsumeOptions<T>;
+  /** The service's metrics, when it registers its own before starting. */
+  metrics?: ServiceMetrics;
   /** Extra readiness condition of the service (e.g. its store answers). */
   notReady?: () => string | undefined;
   now?: () => number;
@@ -56,7 +60,7 @@ export function catalogueDecode(topic: string, value: Buffer | null): unknown {
 export async function startService<T = unknown>(options: ServiceOptions<T>): Promise<Service> {
   const { name, settings } = options;
   const logger = createLogger(name, settings.log.level);
-  const metrics = createMetrics(name);
+  const metrics = options.metrics ?? createMetrics(name);
   const kafka = createKafka(settings.kafka, name, logger);
   const producer = createProducer(kafka, metrics, settings.kafka.compression);
   await producer.connect();
@@ -127,4 +131,11 @@ export async function runMain(start: () => Promise<Service>, deadlineMs: number)
   };
   process.once("SIGTERM", () => shutdown("SIGTERM"));
   process.once("SIGINT", () => shutdown("SIGINT"));
+}
+
+/** Whether the module with this `import.meta.url` is the process's entry point. */
+export function isMain(moduleUrl: string): boolean {
+  return (
+    process.argv[1] !== undefined && moduleUrl === pathToFileURL(resolve(process.argv[1])).href
+  );
 }

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { TOPICS } from "../../schemas/topics.js";
 import { duration } from "./config.js";
 
-const secretRef = z
+export const secretRef = z
   .strictObject({ env: z.string().min(1).optional(), file: z.string().min(1).optional() })
   .refine((ref) => (ref.env === undefined) !== (ref.file === undefined), {
     message: "give exactly one of env (a variable name) or file (a path)",

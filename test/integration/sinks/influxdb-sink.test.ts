@@ -1,0 +1,187 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { decode, encode } from "../../../schemas/codec.js";
+import type { MetricBatch, MetricSample } from "../../../schemas/types.js";
+import { startInfluxSink } from "../../../services/influxdb-sink/main.js";
+import { influxSinkSettings } from "../../../services/influxdb-sink/settings.js";
+import { kafkaClient, uniqueName } from "../../support/clients.js";
+import { createDatabase, influxql, readPoints, type StoredPoint } from "../../support/influx.js";
+import { committedTotal, createTopics, readTopic, waitFor } from "../../support/kafka.js";
+
+const servers = inject("servers");
+const kafka = kafkaClient(servers.kafka);
+const admin = kafka.admin();
+const T0 = Date.parse("2026-11-20T10:00:00Z");
+
+const sample = (
+  name: string,
+  labels: Record<string, string>,
+  value: number,
+  timestamp: number,
+): MetricSample => ({
+  name,
+  value,
+  timestamp,
+  labels,
+  type: "gauge",
+  unit: "",
+  startTimestamp: null,
+});
+
+const hostile: MetricBatch = {
+  source: "scrape/hostile",
+  samples: [
+    sample(
+      "gpu temp, celsius",
+      {
+        "host name": "node 1",
+        "k=v": "a,b=c",
+        quote: 'say "hi"',
+        path: String.raw`C:\temp\x`,
+        model: "H100 ünï 😀",
+      },
+      71.25,
+      T0,
+    ),
+    sample("requests_total", { code: "200", method: "GET" }, 1e21, T0 + 1),
+    sample("requests_total", { code: "500", method: "GET", empty: "" }, -0.5, T0 + 2),
+  ],
+};
+
+const expected = (batches: MetricBatch[]): StoredPoint[] =>
+  batches
+    .flatMap((b) => b.samples)
+    .map((s) => ({
+      measurement: s.name,
+      tags: Object.fromEntries(Object.entries(s.labels).filter(([, v]) => v !== "")),
+      value: s.value,
+      time: s.timestamp,
+    }))
+    .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+
+async function sinkFor(input: string, deadLetter: string, db: string) {
+  const groupId = uniqueName("influx-sink");
+  const settings = influxSinkSettings.parse({
+    kafka: { brokers: servers.kafka.brokers },
+    http: { port: 0 },
+    log: { level: "silent" },
+    topics: { deadLetter },
+    consumer: {
+      groupId,
+      topics: [input],
+      sessionTimeout: "6s",
+      retry: { initial: "100ms", max: "1s" },
+    },
+    influx: {
+      url: servers.influx.url,
+      org: servers.influx.org,
+      bucket: `${db}/autogen`,
+      maxLines: 2,
+    },
+  });
+  return { groupId, service: await startInfluxSink(settings) };
+}
+
+async function produce(topic: string, batches: MetricBatch[]): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({
+    topic,
+    acks: -1,
+    messages: batches.map((b) => ({ key: b.source, value: encode("metric-batch", b) })),
+  });
+  await producer.disconnect();
+}
+
+describe("InfluxDB sink", () => {
+  beforeAll(() => admin.connect());
+  afterAll(() => admin.disconnect());
+
+  it("writes what was produced so that InfluxDB gives it back field by field, hostile names included", async () => {
+    const [input, dlq] = await createTopics(admin, 2, "influx-in", "influx-dlq");
+    const db = await createDatabase(servers.influx);
+    const more: MetricBatch = {
+      source: "node/2",
+      samples: [sample("cpu_used_percent", { host: "node-2" }, 93.5, T0 + 10_000)],
+    };
+    await produce(input!, [hostile, more]);
+
+    const { groupId, service } = await sinkFor(input!, dlq!, db);
+    try {
+      await waitFor(
+        "both records committed",
+        async () => (await committedTotal(admin, groupId, input!)) === 2,
+      );
+      expect(await readPoints(servers.influx, db)).toEqual(expected([hostile, more]));
+      expect(await readTopic(kafka, dlq!)).toEqual([]);
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it("writes nothing twice when the topic is replayed from offset 0", async () => {
+    const [input, dlq] = await createTopics(admin, 1, "influx-replay", "influx-replay-dlq");
+    const db = await createDatabase(servers.influx);
+    await produce(input!, [hostile]);
+    for (let run = 0; run < 2; run++) {
+      const { groupId, service } = await sinkFor(input!, dlq!, db); // a new group reads from offset 0
+      await waitFor(
+        "the record committed",
+        async () => (await committedTotal(admin, groupId, input!)) === 1,
+      );
+      await service.stop();
+    }
+    expect(await readPoints(servers.influx, db)).toEqual(expected([hostile]));
+  });
+
+  it("dead-letters a point with a conflicting field type with the server's reason and writes the rest", async () => {
+    const [input, dlq] = await createTopics(admin, 1, "influx-poison", "influx-poison-dlq");
+    const db = await createDatabase(servers.influx);
+    // Another writer already stored this measurement's `value` as a string.
+    await fetch(`${servers.influx.url}/write?db=${db}&precision=ms`, {
+      method: "POST",
+      body: `gpu_power_watts,host=old value="n/a" ${T0}`,
+    });
+    const good: MetricBatch = {
+      source: "node/3",
+      samples: [
+        sample("gpu_util_percent", { host: "node-3" }, 88, T0),
+        sample("gpu_mem_used_bytes", { host: "node-3" }, 4e10, T0),
+      ],
+    };
+    const poison: MetricBatch = {
+      source: "node/4",
+      samples: [
+        sample("gpu_power_watts", { host: "node-4" }, 312.5, T0),
+        sample("gpu_util_percent", { host: "node-4" }, 12, T0),
+      ],
+    };
+    await produce(input!, [good, poison]);
+
+    const { groupId, service } = await sinkFor(input!, dlq!, db);
+    try {
+      await waitFor(
+        "both records committed",
+        async () => (await committedTotal(admin, groupId, input!)) === 2,
+      );
+    } finally {
+      await service.stop();
+    }
+    const letters = (await readTopic(kafka, dlq!)).map((r) => decode("dead-letter", r.value));
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({
+      originalTopic: input,
+      offset: 1,
+      failedStage: "influxdb-sink",
+      errorCode: "VGL_SINK_REJECTED",
+    });
+    expect(letters[0]!.errorMessage).toMatch(
+      /^gpu_power_watts,host=node-4 value=312.5 \d+ → InfluxDB 400: .*field type conflict/,
+    );
+    expect(decode("metric-batch", letters[0]!.value)).toEqual(poison);
+    const stored = (await readPoints(servers.influx, db)).filter(
+      (p) => p.measurement !== "gpu_power_watts",
+    );
+    expect(stored).toEqual(expected([good, { ...poison, samples: [poison.samples[1]!] }]));
+    await influxql(servers.influx, `DROP DATABASE "${db}"`);
+  });
+});
