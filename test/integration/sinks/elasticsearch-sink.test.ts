@@ -246,7 +246,7 @@ describe("Elasticsearch sink", () => {
       [logTopic, 1, "elasticsearch-sink", "VGL_SINK_REJECTED"],
     ]);
     expect(letters[0]!.errorMessage).toMatch(
-      /Elasticsearch 400 \w*(mapper_parsing|document_parsing)_exception: .*http/,
+      /: Elasticsearch 400 \w+: .*mapping \[attributes\.http\]/,
     );
     expect(decode("log-batch", letters[0]!.value)).toEqual(poison);
   });
