@@ -33,7 +33,15 @@ export const elasticsearchSettings = z
   })
   .refine((es) => !(es.apiKey && es.username), {
     message: "give apiKey or username/password, not both",
-  });
+  })
+  .refine(
+    (es) =>
+      !es.alertIndex.startsWith(`${es.logIndex}-`) && !es.logIndex.startsWith(`${es.alertIndex}-`),
+    {
+      message:
+        "logIndex and alertIndex must not be prefixes of each other: their dated indices would overlap",
+    },
+  );
 
 export const elasticsearchSinkSettings = baseSettings.extend({
   consumer: consumerSettings.default(
