@@ -1,0 +1,182 @@
+// A parser for what Prometheus exporters serve: the Prometheus text format (0.0.4) and
+// OpenMetrics 1.0. HELP/TYPE/UNIT metadata, label escaping, NaN/±Inf, explicit timestamps (ms in
+// the text format, seconds in OpenMetrics), exemplars (skipped), `_created` series (kept as the
+// series' start time), `# EOF`. Errors name the line and the problem.
+import type { MetricType } from "../../schemas/types.js";
+
+export type Format = "prometheus" | "openmetrics";
+
+export interface ParsedSample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+  /** Milliseconds since the epoch, when the exposition gave one. */
+  timestamp?: number;
+  type: MetricType;
+  unit: string;
+  /** From the family's `_created` series (OpenMetrics), in ms. */
+  created?: number;
+}
+
+export class ExpositionError extends Error {
+  override name = "ExpositionError";
+  constructor(
+    readonly line: number,
+    problem: string,
+  ) {
+    super(`line ${line}: ${problem}`);
+  }
+}
+
+interface Family {
+  type: string;
+  unit: string;
+}
+
+const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*/;
+const SUFFIXES = ["_bucket", "_count", "_sum", "_total", "_created", "_gsum", "_gcount", "_info"];
+
+function parseValue(text: string, line: number): number {
+  switch (text) {
+    case "NaN":
+      return Number.NaN;
+    case "+Inf":
+    case "Inf":
+      return Number.POSITIVE_INFINITY;
+    case "-Inf":
+      return Number.NEGATIVE_INFINITY;
+  }
+  const value = Number(text);
+  if (text === "" || Number.isNaN(value)) throw new ExpositionError(line, `"${text}" is not a number`);
+  return value;
+}
+
+/** Reads `{a="x",b="y"}` starting at `at`; returns the labels and the index after `}`. */
+function parseLabels(text: string, at: number, line: number): [Record<string, string>, number] {
+  const labels: Record<string, string> = {};
+  let i = at + 1;
+  for (;;) {
+    while (text[i] === " ") i++;
+    if (text[i] === "}") return [labels, i + 1];
+    const name = LABEL_NAME.exec(text.slice(i))?.[0];
+    if (!name) throw new ExpositionError(line, `expected a label name at column ${i + 1}`);
+    i += name.length;
+    while (text[i] === " ") i++;
+    if (text[i] !== "=" || text[i + 1] !== '"') throw new ExpositionError(line, `expected ="…" after label ${name}`);
+    i += 2;
+    let value = "";
+    for (;;) {
+      const c = text[i];
+      if (c === undefined) throw new ExpositionError(line, `unterminated value of label ${name}`);
+      if (c === '"') break;
+      if (c === "\\") {
+        const next = text[i + 1];
+        value += next === "n" ? "\n" : next === '"' ? '"' : next === "\\" ? "\\" : `\\${next ?? ""}`;
+        i += 2;
+      } else {
+        value += c;
+        i += 1;
+      }
+    }
+    if (name in labels) throw new ExpositionError(line, `label ${name} given twice`);
+    labels[name] = value;
+    i += 1;
+    while (text[i] === " ") i++;
+    if (text[i] === ",") i++;
+    else if (text[i] !== "}") throw new ExpositionError(line, `expected , or } after label ${name}`);
+  }
+}
+
+function familyOf(name: string, families: Map<string, Family>): [string, Family | undefined] {
+  if (families.has(name)) return [name, families.get(name)];
+  for (const suffix of SUFFIXES) {
+    if (name.endsWith(suffix)) {
+      const base = name.slice(0, -suffix.length);
+      if (families.has(base)) return [base, families.get(base)];
+    }
+  }
+  return [name, undefined];
+}
+
+function sampleType(name: string, labels: Record<string, string>, family: Family | undefined): MetricType {
+  switch (family?.type) {
+    case "counter":
+      return "counter";
+    case "gauge":
+      return "gauge";
+    case "histogram":
+    case "gaugehistogram":
+      return name.endsWith("_bucket") ? "histogram_bucket" : name.endsWith("_count") || name.endsWith("_sum") ? "counter" : "unknown";
+    case "summary":
+      return "quantile" in labels && !name.endsWith("_sum") && !name.endsWith("_count") ? "summary_quantile" : "counter";
+    default:
+      return "unknown";
+  }
+}
+
+const seriesKey = (name: string, labels: Record<string, string>) =>
+  `${name}{${Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${labels[k]}`)
+    .join(",")}}`;
+
+export function parseExposition(text: string, format: Format = "prometheus"): ParsedSample[] {
+  const families = new Map<string, Family>();
+  const samples: ParsedSample[] = [];
+  const created = new Map<string, number>();
+  const lines = text.split("\n");
+  let ended = false;
+  lines.forEach((raw, index) => {
+    const line = index + 1;
+    const text = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    if (ended && text.trim() !== "") throw new ExpositionError(line, "content after # EOF");
+    if (text.trim() === "") return;
+    if (text.startsWith("#")) {
+      const meta = /^#\s+(HELP|TYPE|UNIT)\s+(\S+)(?:\s+(.*))?$/.exec(text);
+      if (text.trim() === "# EOF") ended = true;
+      else if (meta) {
+        const [, kind, name, rest = ""] = meta;
+        const family = families.get(name!) ?? { type: "untyped", unit: "" };
+        if (kind === "TYPE") {
+          if (!/^(counter|gauge|histogram|summary|untyped|unknown|info|stateset|gaugehistogram)$/.test(rest.trim())) {
+            throw new ExpositionError(line, `unknown metric type "${rest.trim()}" for ${name}`);
+          }
+          family.type = rest.trim();
+        } else if (kind === "UNIT") family.unit = rest.trim();
+        families.set(name!, family);
+      }
+      return;
+    }
+    const name = NAME.exec(text)?.[0];
+    if (!name) throw new ExpositionError(line, `expected a metric name, got "${text.slice(0, 40)}"`);
+    let i = name.length;
+    let labels: Record<string, string> = {};
+    if (text[i] === "{") [labels, i] = parseLabels(text, i, line);
+    const rest = text.slice(i).split(" # ")[0]!.trim().split(/\s+/); // drop an OpenMetrics exemplar
+    if (rest.length < 1 || rest.length > 2 || rest[0] === "") throw new ExpositionError(line, `expected "value [timestamp]" after ${name}`);
+    const value = parseValue(rest[0]!, line);
+    let timestamp: number | undefined;
+    if (rest[1] !== undefined) {
+      const ts = Number(rest[1]);
+      if (!Number.isFinite(ts)) throw new ExpositionError(line, `"${rest[1]}" is not a timestamp`);
+      timestamp = format === "openmetrics" ? Math.round(ts * 1000) : Math.trunc(ts);
+    }
+    const [base, family] = familyOf(name, families);
+    if (name.endsWith("_created") && family && name !== base) {
+      created.set(seriesKey(base, labels), Math.round(value * 1000));
+      return;
+    }
+    samples.push({ name, labels, value, ...(timestamp !== undefined && { timestamp }), type: sampleType(name, labels, family), unit: family?.unit ?? "" });
+  });
+  if (format === "openmetrics" && !ended) throw new ExpositionError(lines.length, "OpenMetrics exposition does not end with # EOF");
+  if (created.size > 0) {
+    for (const sample of samples) {
+      const [base] = familyOf(sample.name, families);
+      const { le: _le, quantile: _q, ...seriesLabels } = sample.labels;
+      const start = created.get(seriesKey(base, sample.labels)) ?? created.get(seriesKey(base, seriesLabels));
+      if (start !== undefined) sample.created = start;
+    }
+  }
+  return samples;
+}

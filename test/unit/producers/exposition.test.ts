@@ -1,0 +1,121 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import {
+  ExpositionError,
+  parseExposition,
+} from "../../../services/prometheus-scrape/exposition.js";
+
+const fixture = (name: string) => readFileSync(`test/fixtures/exposition/${name}`, "utf8");
+const find = (
+  samples: ReturnType<typeof parseExposition>,
+  name: string,
+  labels: Record<string, string> = {},
+) =>
+  samples.filter(
+    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  );
+
+describe("Prometheus text format", () => {
+  const samples = parseExposition(fixture("node-exporter.txt"));
+
+  it("reads every sample of a node_exporter-style page with its family's type", () => {
+    expect(samples).toHaveLength(20);
+    expect(find(samples, "node_cpu_seconds_total", { mode: "idle" })).toEqual([
+      {
+        name: "node_cpu_seconds_total",
+        labels: { cpu: "0", mode: "idle" },
+        value: 2.00563226e6,
+        type: "counter",
+        unit: "",
+      },
+    ]);
+    expect(find(samples, "node_filesystem_avail_bytes", { mountpoint: "/" })[0]).toMatchObject({
+      value: 3.7517754368e10,
+      type: "gauge",
+    });
+  });
+
+  it("types histogram buckets and summary quantiles, and their sums and counts as counters", () => {
+    expect(
+      find(samples, "http_request_duration_seconds_bucket").map((s) => [
+        s.labels.le,
+        s.value,
+        s.type,
+      ]),
+    ).toEqual([
+      ["0.1", 71, "histogram_bucket"],
+      ["0.5", 74, "histogram_bucket"],
+      ["+Inf", 75, "histogram_bucket"],
+    ]);
+    expect(find(samples, "http_request_duration_seconds_count")[0]?.type).toBe("counter");
+    expect(find(samples, "go_gc_duration_seconds", { quantile: "0.5" })[0]).toMatchObject({
+      value: 4.5441e-5,
+      type: "summary_quantile",
+    });
+    expect(find(samples, "go_gc_duration_seconds_sum")[0]?.type).toBe("counter");
+  });
+
+  it("reads NaN, -Inf, explicit millisecond timestamps and escaped label values", () => {
+    expect(find(samples, "node_hwmon_temp_celsius", { sensor: "temp2" })[0]?.value).toBeNaN();
+    expect(find(samples, "node_textfile_mtime_seconds")[0]).toMatchObject({
+      value: 1.764e9,
+      timestamp: 1_764_000_000_123,
+      type: "unknown",
+    });
+    expect(find(samples, "node_weird_label")[0]).toMatchObject({
+      value: Number.NEGATIVE_INFINITY,
+      labels: { path: "C:\\temp\\x", quote: 'say "hi"', nl: "a\nb" },
+    });
+    expect(find(samples, "node_network_info")[0]?.labels.ifalias).toBe("");
+  });
+});
+
+describe("OpenMetrics", () => {
+  const samples = parseExposition(fixture("openmetrics.txt"), "openmetrics");
+
+  it("reads units, second timestamps and _created series as the series' start", () => {
+    expect(find(samples, "process_cpu_seconds_total")[0]).toEqual({
+      name: "process_cpu_seconds_total",
+      labels: {},
+      value: 4.20072246e6,
+      timestamp: 1_764_000_001_500,
+      type: "counter",
+      unit: "seconds",
+      created: 1_700_000_000_250,
+    });
+    expect(find(samples, "acme_http_router_request_seconds_count")[0]).toMatchObject({
+      created: 1_605_281_325_000,
+      unit: "seconds",
+      type: "counter",
+    });
+    expect(samples.some((s) => s.name.endsWith("_created"))).toBe(false);
+  });
+
+  it("skips exemplars and stops at # EOF", () => {
+    expect(find(samples, "training_step_duration_seconds_bucket", { le: "0.5" })[0]).toMatchObject({
+      value: 10,
+      type: "histogram_bucket",
+    });
+    expect(() => parseExposition("go_goroutines 69\n", "openmetrics")).toThrow(
+      "does not end with # EOF",
+    );
+    expect(() => parseExposition("# EOF\ngo_goroutines 69\n", "openmetrics")).toThrow(
+      "line 2: content after # EOF",
+    );
+  });
+});
+
+describe("malformed pages", () => {
+  it.each([
+    ['cpu{mode="idle} 1', "line 1: unterminated value of label mode"],
+    ["cpu{mode=idle} 1", 'line 1: expected ="…" after label mode'],
+    ["cpu twelve", 'line 1: "twelve" is not a number'],
+    ["# TYPE cpu sometimes\ncpu 1", 'line 1: unknown metric type "sometimes" for cpu'],
+    ["ok 1\n{} 2", 'line 2: expected a metric name, got "{} 2"'],
+    ['cpu{a="1",a="2"} 1', "line 1: label a given twice"],
+  ])("names the line and the problem in %j", (page, message) => {
+    expect(() => parseExposition(page)).toThrow(
+      new ExpositionError(Number(message.slice(5, 6)), message.slice(message.indexOf(": ") + 2)),
+    );
+  });
+});
