@@ -48,7 +48,8 @@ function parseValue(text: string, line: number): number {
       return Number.NEGATIVE_INFINITY;
   }
   const value = Number(text);
-  if (text === "" || Number.isNaN(value)) throw new ExpositionError(line, `"${text}" is not a number`);
+  if (text === "" || Number.isNaN(value))
+    throw new ExpositionError(line, `"${text}" is not a number`);
   return value;
 }
 
@@ -63,7 +64,8 @@ function parseLabels(text: string, at: number, line: number): [Record<string, st
     if (!name) throw new ExpositionError(line, `expected a label name at column ${i + 1}`);
     i += name.length;
     while (text[i] === " ") i++;
-    if (text[i] !== "=" || text[i + 1] !== '"') throw new ExpositionError(line, `expected ="…" after label ${name}`);
+    if (text[i] !== "=" || text[i + 1] !== '"')
+      throw new ExpositionError(line, `expected ="…" after label ${name}`);
     i += 2;
     let value = "";
     for (;;) {
@@ -72,7 +74,8 @@ function parseLabels(text: string, at: number, line: number): [Record<string, st
       if (c === '"') break;
       if (c === "\\") {
         const next = text[i + 1];
-        value += next === "n" ? "\n" : next === '"' ? '"' : next === "\\" ? "\\" : `\\${next ?? ""}`;
+        value +=
+          next === "n" ? "\n" : next === '"' ? '"' : next === "\\" ? "\\" : `\\${next ?? ""}`;
         i += 2;
       } else {
         value += c;
@@ -84,7 +87,8 @@ function parseLabels(text: string, at: number, line: number): [Record<string, st
     i += 1;
     while (text[i] === " ") i++;
     if (text[i] === ",") i++;
-    else if (text[i] !== "}") throw new ExpositionError(line, `expected , or } after label ${name}`);
+    else if (text[i] !== "}")
+      throw new ExpositionError(line, `expected , or } after label ${name}`);
   }
 }
 
@@ -99,7 +103,11 @@ function familyOf(name: string, families: Map<string, Family>): [string, Family 
   return [name, undefined];
 }
 
-function sampleType(name: string, labels: Record<string, string>, family: Family | undefined): MetricType {
+function sampleType(
+  name: string,
+  labels: Record<string, string>,
+  family: Family | undefined,
+): MetricType {
   switch (family?.type) {
     case "counter":
       return "counter";
@@ -107,9 +115,15 @@ function sampleType(name: string, labels: Record<string, string>, family: Family
       return "gauge";
     case "histogram":
     case "gaugehistogram":
-      return name.endsWith("_bucket") ? "histogram_bucket" : name.endsWith("_count") || name.endsWith("_sum") ? "counter" : "unknown";
+      return name.endsWith("_bucket")
+        ? "histogram_bucket"
+        : name.endsWith("_count") || name.endsWith("_sum")
+          ? "counter"
+          : "unknown";
     case "summary":
-      return "quantile" in labels && !name.endsWith("_sum") && !name.endsWith("_count") ? "summary_quantile" : "counter";
+      return "quantile" in labels && !name.endsWith("_sum") && !name.endsWith("_count")
+        ? "summary_quantile"
+        : "counter";
     default:
       return "unknown";
   }
@@ -139,7 +153,11 @@ export function parseExposition(text: string, format: Format = "prometheus"): Pa
         const [, kind, name, rest = ""] = meta;
         const family = families.get(name!) ?? { type: "untyped", unit: "" };
         if (kind === "TYPE") {
-          if (!/^(counter|gauge|histogram|summary|untyped|unknown|info|stateset|gaugehistogram)$/.test(rest.trim())) {
+          if (
+            !/^(counter|gauge|histogram|summary|untyped|unknown|info|stateset|gaugehistogram)$/.test(
+              rest.trim(),
+            )
+          ) {
             throw new ExpositionError(line, `unknown metric type "${rest.trim()}" for ${name}`);
           }
           family.type = rest.trim();
@@ -149,12 +167,14 @@ export function parseExposition(text: string, format: Format = "prometheus"): Pa
       return;
     }
     const name = NAME.exec(text)?.[0];
-    if (!name) throw new ExpositionError(line, `expected a metric name, got "${text.slice(0, 40)}"`);
+    if (!name)
+      throw new ExpositionError(line, `expected a metric name, got "${text.slice(0, 40)}"`);
     let i = name.length;
     let labels: Record<string, string> = {};
     if (text[i] === "{") [labels, i] = parseLabels(text, i, line);
     const rest = text.slice(i).split(" # ")[0]!.trim().split(/\s+/); // drop an OpenMetrics exemplar
-    if (rest.length < 1 || rest.length > 2 || rest[0] === "") throw new ExpositionError(line, `expected "value [timestamp]" after ${name}`);
+    if (rest.length < 1 || rest.length > 2 || rest[0] === "")
+      throw new ExpositionError(line, `expected "value [timestamp]" after ${name}`);
     const value = parseValue(rest[0]!, line);
     let timestamp: number | undefined;
     if (rest[1] !== undefined) {
@@ -167,14 +187,23 @@ export function parseExposition(text: string, format: Format = "prometheus"): Pa
       created.set(seriesKey(base, labels), Math.round(value * 1000));
       return;
     }
-    samples.push({ name, labels, value, ...(timestamp !== undefined && { timestamp }), type: sampleType(name, labels, family), unit: family?.unit ?? "" });
+    samples.push({
+      name,
+      labels,
+      value,
+      ...(timestamp !== undefined && { timestamp }),
+      type: sampleType(name, labels, family),
+      unit: family?.unit ?? "",
+    });
   });
-  if (format === "openmetrics" && !ended) throw new ExpositionError(lines.length, "OpenMetrics exposition does not end with # EOF");
+  if (format === "openmetrics" && !ended)
+    throw new ExpositionError(lines.length, "OpenMetrics exposition does not end with # EOF");
   if (created.size > 0) {
     for (const sample of samples) {
       const [base] = familyOf(sample.name, families);
       const { le: _le, quantile: _q, ...seriesLabels } = sample.labels;
-      const start = created.get(seriesKey(base, sample.labels)) ?? created.get(seriesKey(base, seriesLabels));
+      const start =
+        created.get(seriesKey(base, sample.labels)) ?? created.get(seriesKey(base, seriesLabels));
       if (start !== undefined) sample.created = start;
     }
   }
