@@ -3,6 +3,7 @@
 // a failed collection or publish is logged and counted, and the next tick tries again.
 import { encode } from "../../schemas/codec.js";
 import { loadConfig } from "../chassis/config.js";
+import { every } from "../chassis/periodic.js";
 import { isMain, runMain, startService, type Service } from "../chassis/service.js";
 import { createCollector } from "./collector.js";
 import type { HostAgentSettings } from "./settings.js";
@@ -28,10 +29,6 @@ export async function startHostAgent(
     now,
   });
   const source = `host-agent/${agent.host}`;
-
-  let running = true;
-  let timer: NodeJS.Timeout | undefined;
-  let tick: Promise<void> = Promise.resolve();
   const once = async () => {
     try {
       const samples = collect();
@@ -44,23 +41,10 @@ export async function startHostAgent(
       service.logger.error({ err: error }, "collection or publish failed; retrying next tick");
     }
   };
-  const schedule = () => {
-    if (!running) return;
-    tick = once();
-    timer = setTimeout(() => void tick.then(schedule), agent.interval);
-  };
-  schedule();
 
+  const loop = every(agent.interval, once, now);
   const stop = service.stop;
-  return {
-    ...service,
-    stop: async () => {
-      running = false;
-      clearTimeout(timer);
-      await tick;
-      await stop();
-    },
-  };
+  return { ...service, stop: async () => (await loop.stop(), await stop()) };
 }
 
 if (isMain(import.meta.url)) {

@@ -3,6 +3,7 @@
 // target's instance. file_sd files are re-read when they change; targets come and go with them.
 import { encode } from "../../schemas/codec.js";
 import { loadConfig } from "../chassis/config.js";
+import { every } from "../chassis/periodic.js";
 import { isMain, runMain, startService, type Service } from "../chassis/service.js";
 import { scrapeTarget } from "./scrape.js";
 import { scrapeSettings, type JobSettings, type ScrapeSettings } from "./settings.js";
@@ -29,9 +30,6 @@ export async function startScraper(
   const { logger, metrics, producer } = service;
 
   function startLoop(job: JobSettings, target: Target): Loop {
-    let running = true;
-    let timer: NodeJS.Timeout | undefined;
-    let current: Promise<void> = Promise.resolve();
     const once = async () => {
       const result = await scrapeTarget(target, job.timeout, now);
       if (result.error) {
@@ -61,23 +59,7 @@ export async function startScraper(
         );
       }
     };
-    const tick = () => {
-      if (!running) return;
-      const started = now();
-      current = once();
-      void current.then(() => {
-        if (running) timer = setTimeout(tick, Math.max(0, job.interval - (now() - started)));
-      });
-    };
-    tick();
-    return {
-      target,
-      stop: async () => {
-        running = false;
-        clearTimeout(timer);
-        await current;
-      },
-    };
+    return { target, ...every(job.interval, once, now) };
   }
 
   const fileTargets = new Map<string, Map<string, Target[]>>();

@@ -1,0 +1,87 @@
+// The GPU metrics agent: every interval, nvidia-smi's readings of each GPU (and MIG device) as
+// one metric batch keyed by the host. Where there is no nvidia-smi or no GPU it says so at start,
+// stays not-ready and publishes nothing: it never invents data.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { encode } from "../../schemas/codec.js";
+import { loadConfig } from "../chassis/config.js";
+import { every } from "../chassis/periodic.js";
+import { isMain, runMain, startService, type Service } from "../chassis/service.js";
+import { GPU_QUERY, parseMigXml, parseQueryCsv } from "./nvidia-smi.js";
+import { gpuSamples } from "./samples.js";
+import { gpuAgentSettings, type GpuAgentSettings } from "./settings.js";
+
+const run = promisify(execFile);
+
+export async function startGpuAgent(
+  settings: GpuAgentSettings,
+  now: () => number = Date.now,
+): Promise<Service> {
+  const { agent } = settings;
+  let unavailable: string | undefined = "no reading yet";
+  const service = await startService({
+    name: settings.service ?? "gpu-agent",
+    settings,
+    now,
+    notReady: () => unavailable,
+  });
+  const smi = (args: string[]) =>
+    run(agent.nvidiaSmi, args, { timeout: agent.timeout, maxBuffer: 16 * 2 ** 20 }).then(
+      (r) => r.stdout,
+    );
+
+  const once = async () => {
+    let csv: string;
+    try {
+      csv = await smi([`--query-gpu=${GPU_QUERY.join(",")}`, "--format=csv,noheader,nounits"]);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const why =
+        code === "ENOENT"
+          ? `${agent.nvidiaSmi} not found: no NVIDIA driver on this host`
+          : `${agent.nvidiaSmi} failed: ${(error as Error).message.split("\n")[0]}`;
+      if (why !== unavailable)
+        service.logger.warn({ nvidiaSmi: agent.nvidiaSmi }, `no GPU metrics: ${why}`);
+      unavailable = why;
+      return;
+    }
+    const readings = parseQueryCsv(csv);
+    if (readings.length === 0) {
+      unavailable = "nvidia-smi lists no GPU";
+      return;
+    }
+    // MIG devices are only in the XML report; ask for it only when a GPU may have them.
+    const migs = readings.some((r) => r.values["utilization.gpu"] === undefined)
+      ? parseMigXml(await smi(["-q", "-x"]))
+      : [];
+    const samples = gpuSamples(readings, migs, { ...agent.labels, host: agent.host }, now());
+    await service.producer.send([
+      {
+        topic: agent.topic,
+        key: agent.host,
+        value: encode("metric-batch", { source: `gpu-agent/${agent.host}`, samples }),
+      },
+    ]);
+    unavailable = undefined;
+  };
+
+  const loop = every(
+    agent.interval,
+    () =>
+      once().catch((error: unknown) => {
+        service.metrics.dropped.inc({ reason: "gpu_agent_tick_failed" });
+        service.logger.error(
+          { err: error },
+          "GPU collection or publish failed; retrying next tick",
+        );
+      }),
+    now,
+  );
+  const stop = service.stop;
+  return { ...service, stop: async () => (await loop.stop(), await stop()) };
+}
+
+if (isMain(import.meta.url)) {
+  const settings = loadConfig(gpuAgentSettings);
+  await runMain(() => startGpuAgent(settings), settings.shutdown.deadline);
+}

@@ -1,0 +1,71 @@
+import { resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { decode } from "../../../schemas/codec.js";
+import { startGpuAgent } from "../../../services/gpu-agent/main.js";
+import { gpuAgentSettings } from "../../../services/gpu-agent/settings.js";
+import { kafkaClient } from "../../support/clients.js";
+import { createTopics, readTopic, recordCount, waitFor } from "../../support/kafka.js";
+
+const endpoint = inject("servers").kafka;
+const kafka = kafkaClient(endpoint);
+const admin = kafka.admin();
+
+const agentFor = (topic: string, nvidiaSmi: string) =>
+  startGpuAgent(
+    gpuAgentSettings.parse({
+      kafka: { brokers: endpoint.brokers },
+      http: { port: 0 },
+      log: { level: "silent" },
+      agent: { interval: "200ms", host: "gpu-node-7", topic, nvidiaSmi },
+    }),
+  );
+
+describe("GPU metrics agent", () => {
+  beforeAll(() => admin.connect());
+  afterAll(() => admin.disconnect());
+
+  it("says there is no GPU, stays not ready and publishes nothing where nvidia-smi is missing", async () => {
+    const [topic] = await createTopics(admin, 1, "gpu-none");
+    const agent = await agentFor(topic!, "/nonexistent/nvidia-smi");
+    try {
+      await new Promise((done) => setTimeout(done, 800));
+      const ready = await fetch(`http://127.0.0.1:${agent.http.port}/readyz`);
+      expect([ready.status, await ready.text()]).toEqual([
+        503,
+        "not ready: /nonexistent/nvidia-smi not found: no NVIDIA driver on this host\n",
+      ]);
+    } finally {
+      await agent.stop();
+    }
+    expect(await recordCount(admin, topic!)).toBe(0);
+  });
+
+  it("publishes each GPU's and MIG device's readings as nvidia-smi prints them", async () => {
+    const [topic] = await createTopics(admin, 1, "gpu-metrics");
+    process.env.NVIDIA_SMI_FIXTURE = resolve("test/fixtures/nvidia-smi/a100-mig");
+    const agent = await agentFor(topic!, resolve("test/fixtures/nvidia-smi/stand-in.sh"));
+    try {
+      await waitFor("a batch", async () => (await recordCount(admin, topic!)) >= 1);
+      expect((await fetch(`http://127.0.0.1:${agent.http.port}/readyz`)).status).toBe(200);
+    } finally {
+      await agent.stop();
+      delete process.env.NVIDIA_SMI_FIXTURE;
+    }
+    const [record] = await readTopic(kafka, topic!);
+    expect(record!.key).toBe("gpu-node-7");
+    const batch = decode("metric-batch", record!.value);
+    expect(batch.source).toBe("gpu-agent/gpu-node-7");
+    const names = new Set(batch.samples.map((s) => s.name));
+    expect(names.has("gpu_mig_memory_used_bytes") && names.has("gpu_temperature_celsius")).toBe(
+      true,
+    );
+    expect(names.has("gpu_utilization_percent")).toBe(false);
+    expect(
+      batch.samples.every(
+        (s) =>
+          s.labels.host === "gpu-node-7" &&
+          s.labels.uuid === "GPU-5e1a7b3c-2d4f-4a6b-8c9d-0e1f2a3b4c5d",
+      ),
+    ).toBe(true);
+  });
+});
