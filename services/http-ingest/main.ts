@@ -1,0 +1,124 @@
+// HTTP ingest: metrics as InfluxDB line protocol on InfluxDB's write paths (/write, /api/v2/write,
+// and /ping), so Telegraf or any InfluxDB client can point at Vigil unchanged; logs as JSON lines
+// on /logs. A request is answered 204 only once its records are acknowledged by Kafka
+// (acks=all); a bad body gets 400 naming the line; past the in-flight bound, 429; when Kafka does
+// not acknowledge in time, 503 — never unbounded buffering.
+import { timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { loadConfig } from "../chassis/config.js";
+import type { OutboundRecord } from "../chassis/producer.js";
+import { isMain, runMain, startService, type Service } from "../chassis/service.js";
+import { readSecret } from "../chassis/settings.js";
+import { HttpError, presentedToken, readBody } from "./http.js";
+import { parseBody, type Precision } from "./line-protocol.js";
+import { parseLogLines } from "./logs.js";
+import { logRecords, metricRecords, samplesOf } from "./records.js";
+import { ingestSettings, type IngestSettings } from "./settings.js";
+
+const PRECISIONS: Record<string, Precision> = { n: "ns", ns: "ns", u: "us", us: "us", ms: "ms", s: "s" };
+
+export interface IngestService extends Service {
+  ingestPort: number;
+}
+
+export async function startIngest(settings: IngestSettings, now: () => number = Date.now): Promise<IngestService> {
+  const { ingest } = settings;
+  const token = ingest.auth === "token" ? Buffer.from(readSecret(ingest.token!)) : undefined;
+  const service = await startService({ name: settings.service ?? "http-ingest", settings, now });
+  const { metrics, producer, logger } = service;
+  let inFlight = 0;
+
+  const authorised = (req: IncomingMessage, url: URL) => {
+    if (!token) return true;
+    const given = Buffer.from(presentedToken(req, url) ?? "");
+    return given.length === token.length && timingSafeEqual(given, token);
+  };
+
+  async function publish(records: OutboundRecord[], bytes: number): Promise<void> {
+    if (inFlight > 0 && inFlight + bytes > ingest.maxInFlightBytes) {
+      metrics.dropped.inc({ reason: "ingest_backpressure_429" });
+      throw new HttpError(429, "too many bytes in flight; retry shortly", { "retry-after": "1" });
+    }
+    inFlight += bytes;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        producer.send(records),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new HttpError(503, "Kafka did not acknowledge in time; retry", { "retry-after": "5" })), ingest.publishTimeout);
+        }),
+      ]);
+    } catch (error) {
+      if (error instanceof HttpError) throw error;
+      throw new HttpError(503, `Kafka unavailable: ${(error as Error).message}`, { "retry-after": "5" });
+    } finally {
+      clearTimeout(timer);
+      inFlight -= bytes;
+    }
+  }
+
+  async function handle(req: IncomingMessage, url: URL): Promise<void> {
+    const path = url.pathname;
+    if (!["/write", "/api/v2/write", "/logs"].includes(path)) throw new HttpError(404, `no such endpoint ${path}`);
+    if (req.method !== "POST") throw new HttpError(405, `${path} accepts POST`);
+    if (!authorised(req, url)) throw new HttpError(401, "missing or wrong token");
+    const body = await readBody(req, ingest.maxBodyBytes);
+    const receivedAt = now();
+    let records: OutboundRecord[];
+    try {
+      if (path === "/logs") {
+        records = logRecords(ingest.logsTopic, parseLogLines(body.toString("utf8"), receivedAt), ingest.maxSamplesPerRecord);
+      } else {
+        const precision = PRECISIONS[url.searchParams.get("precision") ?? "ns"];
+        if (!precision) throw new Error(`precision: expected one of ns, us, ms, s, got "${url.searchParams.get("precision")}"`);
+        const { samples, stringFields } = samplesOf(parseBody(body.toString("utf8"), precision), receivedAt);
+        if (stringFields > 0) metrics.dropped.inc({ reason: "ingest_string_field" }, stringFields);
+        records = metricRecords(ingest.metricsTopic, samples, ingest.maxSamplesPerRecord);
+      }
+    } catch (error) {
+      metrics.dropped.inc({ reason: "ingest_bad_request" });
+      throw new HttpError(400, (error as Error).message);
+    }
+    await publish(records, body.length);
+  }
+
+  const reply = (res: ServerResponse, status: number, message?: string, headers: Record<string, string> = {}) => {
+    if (message === undefined) res.writeHead(status, headers).end();
+    else res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify({ error: message }));
+  };
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://ingest");
+    if (url.pathname === "/ping") return reply(res, 204, undefined, { "x-influxdb-version": "vigil" });
+    handle(req, url).then(
+      () => reply(res, 204),
+      (error: unknown) => {
+        const status = error instanceof HttpError ? error.status : 500;
+        if (status >= 500) logger.error({ err: error }, "ingest request failed");
+        reply(res, status, (error as Error).message, error instanceof HttpError ? error.headers : {});
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(ingest.port, ingest.host, resolve);
+  });
+  const ingestPort = (server.address() as AddressInfo).port;
+  logger.info({ port: ingestPort }, "ingest listening");
+
+  const stop = service.stop;
+  return {
+    ...service,
+    ingestPort,
+    stop: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stop();
+    },
+  };
+}
+
+if (isMain(import.meta.url)) {
+  const settings = loadConfig(ingestSettings);
+  await runMain(() => startIngest(settings), settings.shutdown.deadline);
+}

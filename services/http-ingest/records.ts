@@ -1,0 +1,57 @@
+// Parsed points and log events as Kafka records: grouped by host (so one host's data stays in
+// order on one partition) and split so no record carries more than `maxPerRecord` items.
+import { encode } from "../../schemas/codec.js";
+import type { LogEvent, MetricSample } from "../../schemas/types.js";
+import type { OutboundRecord } from "../chassis/producer.js";
+import type { LinePoint } from "./line-protocol.js";
+
+/** One sample per numeric field: the field "value" keeps the measurement's name, others append it. */
+export function samplesOf(points: LinePoint[], receivedAt: number): { samples: MetricSample[]; stringFields: number } {
+  const samples: MetricSample[] = [];
+  let stringFields = 0;
+  for (const point of points) {
+    for (const [field, raw] of Object.entries(point.fields)) {
+      if (typeof raw === "string") {
+        stringFields += 1;
+        continue;
+      }
+      samples.push({
+        name: field === "value" ? point.measurement : `${point.measurement}_${field}`,
+        value: typeof raw === "boolean" ? Number(raw) : raw,
+        timestamp: point.timestamp ?? receivedAt,
+        labels: point.tags,
+        type: "unknown",
+        unit: "",
+        startTimestamp: null,
+      });
+    }
+  }
+  return { samples, stringFields };
+}
+
+function groupByHost<T>(items: T[], hostOf: (item: T) => string | undefined, max: number): [string, T[]][] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const host = hostOf(item) || "unknown";
+    groups.set(host, [...(groups.get(host) ?? []), item]);
+  }
+  return [...groups].flatMap(([host, list]) =>
+    Array.from({ length: Math.ceil(list.length / max) }, (_, i) => [host, list.slice(i * max, (i + 1) * max)] as [string, T[]]),
+  );
+}
+
+export function metricRecords(topic: string, samples: MetricSample[], max: number): OutboundRecord[] {
+  return groupByHost(samples, (s) => s.labels.host, max).map(([host, list]) => ({
+    topic,
+    key: host,
+    value: encode("metric-batch", { source: `http-ingest/${host}`, samples: list }),
+  }));
+}
+
+export function logRecords(topic: string, events: LogEvent[], max: number): OutboundRecord[] {
+  return groupByHost(events, (e) => e.host, max).map(([host, list]) => ({
+    topic,
+    key: host,
+    value: encode("log-batch", { source: `http-ingest/${host}`, events: list }),
+  }));
+}

@@ -1,0 +1,192 @@
+import { gzipSync } from "node:zlib";
+import { InfluxDB, Point } from "@influxdata/influxdb-client";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { decode } from "../../../schemas/codec.js";
+import { startIngest, type IngestService } from "../../../services/http-ingest/main.js";
+import { ingestSettings } from "../../../services/http-ingest/settings.js";
+import { kafkaClient } from "../../support/clients.js";
+import { createTopics, readTopic, recordCount } from "../../support/kafka.js";
+
+const endpoint = inject("servers").kafka;
+const kafka = kafkaClient(endpoint);
+const admin = kafka.admin();
+const TOKEN = "s3cret-ingest-token";
+
+describe("HTTP ingest", () => {
+  let metricsTopic: string;
+  let logsTopic: string;
+  let ingest: IngestService;
+  let base: string;
+
+  beforeAll(async () => {
+    await admin.connect();
+    [metricsTopic, logsTopic] = (await createTopics(admin, 3, "ingest-metrics", "ingest-logs")) as [
+      string,
+      string,
+    ];
+    process.env.VIGIL_TEST_INGEST_TOKEN = TOKEN;
+    ingest = await startIngest(
+      ingestSettings.parse({
+        kafka: { brokers: endpoint.brokers },
+        http: { port: 0 },
+        log: { level: "silent" },
+        ingest: {
+          port: 0,
+          token: { env: "VIGIL_TEST_INGEST_TOKEN" },
+          maxBodyBytes: 64 * 1024,
+          metricsTopic,
+          logsTopic,
+        },
+      }),
+    );
+    base = `http://127.0.0.1:${ingest.ingestPort}`;
+  });
+  afterAll(async () => {
+    await ingest.stop();
+    await admin.disconnect();
+  });
+
+  const post = (path: string, body: string | Buffer, headers: Record<string, string> = {}) =>
+    fetch(`${base}${path}`, {
+      method: "POST",
+      body,
+      headers: { authorization: `Token ${TOKEN}`, ...headers },
+    });
+
+  it("takes writes from an unchanged InfluxDB client and puts them on Kafka, keyed by host", async () => {
+    const writer = new InfluxDB({ url: base, token: TOKEN }).getWriteApi(
+      "any-org",
+      "any-bucket",
+      "ms",
+    );
+    writer.writePoint(
+      new Point("gpu")
+        .tag("host", "node-1")
+        .tag("gpu", "0")
+        .floatField("temperature", 71.5)
+        .intField("power", 350)
+        .timestamp(1_764_000_000_000),
+    );
+    writer.writePoint(
+      new Point("gpu")
+        .tag("host", "node-2")
+        .tag("gpu", "3")
+        .floatField("temperature", 64)
+        .timestamp(1_764_000_000_000),
+    );
+    await writer.close();
+
+    const records = await readTopic(kafka, metricsTopic);
+    const byHost = new Map(records.map((r) => [r.key, decode("metric-batch", r.value)]));
+    expect(
+      byHost.get("node-1")!.samples.map((s) => [s.name, s.value, s.timestamp, s.labels]),
+    ).toEqual([
+      ["gpu_power", 350, 1_764_000_000_000, { host: "node-1", gpu: "0" }],
+      ["gpu_temperature", 71.5, 1_764_000_000_000, { host: "node-1", gpu: "0" }],
+    ]);
+    expect(byHost.get("node-2")!.source).toBe("http-ingest/node-2");
+  });
+
+  it("accepts gzipped v1 writes with the token as the password query parameter", async () => {
+    const before = await recordCount(admin, metricsTopic);
+    const response = await fetch(`${base}/write?db=telegraf&precision=s&u=telegraf&p=${TOKEN}`, {
+      method: "POST",
+      headers: { "content-encoding": "gzip" },
+      body: gzipSync("mem,host=node-9 used_percent=81.5 1764000000\n"),
+    });
+    expect(response.status).toBe(204);
+    expect(await recordCount(admin, metricsTopic)).toBe(before + 1);
+  });
+
+  it("answers 400 naming the line and the problem, and publishes nothing of that body", async () => {
+    const before = await recordCount(admin, metricsTopic);
+    const response = await post(
+      "/api/v2/write?precision=ms",
+      "cpu,host=a usage=1 1764000000000\ncpu,host=a usage=high 1764000000000\n",
+    );
+    expect([response.status, await response.json()]).toEqual([
+      400,
+      { error: 'line 2: invalid value "high" for field "usage"' },
+    ]);
+    expect(await recordCount(admin, metricsTopic)).toBe(before);
+  });
+
+  it("refuses a wrong token, an oversize body and an unknown path with the right status", async () => {
+    expect((await post("/write", "cpu v=1", { authorization: "Token wrong" })).status).toBe(401);
+    expect((await fetch(`${base}/write`, { method: "POST", body: "cpu v=1" })).status).toBe(401);
+    expect((await post("/write", `cpu v=1\n`.repeat(20_000))).status).toBe(413);
+    expect(
+      (await post("/write", gzipSync(`cpu v=1\n`.repeat(20_000)), { "content-encoding": "gzip" }))
+        .status,
+    ).toBe(413);
+    expect((await post("/nope", "x")).status).toBe(404);
+    expect((await fetch(`${base}/ping`)).status).toBe(204);
+  });
+
+  it("takes JSON-lines logs and rejects a bad line by number", async () => {
+    const body = [
+      JSON.stringify({
+        timestamp: "2026-11-25T10:00:00Z",
+        severity: "error",
+        message: "NCCL timeout",
+        host: "node-4",
+        service: "trainer",
+      }),
+      JSON.stringify({
+        timestamp: "2026-11-25T10:00:01Z",
+        severity: "info",
+        message: "restarting rank 3",
+        host: "node-4",
+        service: "trainer",
+      }),
+    ].join("\n");
+    expect((await post("/logs", body)).status).toBe(204);
+    const [record] = await readTopic(kafka, logsTopic);
+    expect(record!.key).toBe("node-4");
+    expect(decode("log-batch", record!.value).events.map((e) => [e.severity, e.message])).toEqual([
+      ["error", "NCCL timeout"],
+      ["info", "restarting rank 3"],
+    ]);
+    const bad = await post("/logs", '{"message":"fine"}\n{"message": 42}');
+    expect([bad.status, await bad.json()]).toEqual([
+      400,
+      { error: "line 2: message: expected a string" },
+    ]);
+  });
+});
+
+describe("HTTP ingest under backpressure", () => {
+  it("answers 429 instead of buffering once the bytes in flight pass the bound", async () => {
+    const fresh = kafka.admin();
+    await fresh.connect();
+    const [topic] = await createTopics(fresh, 1, "ingest-bp");
+    await fresh.disconnect();
+    const ingest = await startIngest(
+      ingestSettings.parse({
+        kafka: { brokers: endpoint.brokers },
+        http: { port: 0 },
+        log: { level: "silent" },
+        ingest: { port: 0, auth: "none", maxInFlightBytes: 1, metricsTopic: topic },
+      }),
+    );
+    try {
+      const body = Array.from(
+        { length: 2_000 },
+        (_, i) => `cpu,host=h${i % 10} usage=${i} ${1_764_000_000_000 + i}`,
+      ).join("\n");
+      const statuses = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          fetch(`http://127.0.0.1:${ingest.ingestPort}/write?precision=ms`, {
+            method: "POST",
+            body,
+          }).then((r) => r.status),
+        ),
+      );
+      expect(statuses).toContain(204);
+      expect(statuses).toContain(429);
+      expect(statuses.every((s) => s === 204 || s === 429)).toBe(true);
+    } finally {
+      await ingest.stop();
+    }
+  });
+});

@@ -1,0 +1,149 @@
+import { describe, expect, it } from "vitest";
+import type { MetricSample } from "../../../schemas/types.js";
+import {
+  LineProtocolError,
+  parseBody,
+  parseLine,
+} from "../../../services/http-ingest/line-protocol.js";
+import { parseLogLines } from "../../../services/http-ingest/logs.js";
+import { samplesOf } from "../../../services/http-ingest/records.js";
+import { toLine } from "../../../services/influxdb-sink/line-protocol.js";
+
+describe("line protocol ingest", () => {
+  it("reads measurements, tags, every field type and nanosecond timestamps", () => {
+    expect(
+      parseLine(
+        'gpu,host=node-1,gpu=0 temp=71.5,util=97i,ok=true,mode="boost" 1764000000123456789',
+        1,
+      ),
+    ).toEqual({
+      measurement: "gpu",
+      tags: { host: "node-1", gpu: "0" },
+      fields: { temp: 71.5, util: 97, ok: true, mode: "boost" },
+      timestamp: 1_764_000_000_123,
+    });
+  });
+
+  it("honours the precision of the request", () => {
+    expect(parseLine("m v=1 1764000000", 1, "s").timestamp).toBe(1_764_000_000_000);
+    expect(parseLine("m v=1 1764000000123", 1, "ms").timestamp).toBe(1_764_000_000_123);
+    expect(parseLine("m v=1 1764000000123456", 1, "us").timestamp).toBe(1_764_000_000_123);
+    expect(parseLine("m v=1", 1).timestamp).toBeUndefined();
+  });
+
+  it("unescapes what the InfluxDB sink escapes, so a point survives the round trip", () => {
+    const sample: MetricSample = {
+      name: "disk io, bytes",
+      value: 12.5,
+      timestamp: 1_764_000_000_000,
+      labels: {
+        "mount point": "/data,1",
+        "a=b": "x=y z",
+        path: String.raw`C:\temp\x`,
+        quote: 'say "hi"',
+        model: "H100 ünï",
+      },
+      type: "unknown",
+      unit: "",
+      startTimestamp: null,
+    };
+    const line = toLine(sample);
+    if (!line.ok) throw new Error(line.reason);
+    expect(samplesOf(parseBody(line.line, "ms"), 0).samples).toEqual([sample]);
+  });
+
+  it("names field values by measurement and field, and skips string fields with a count", () => {
+    const { samples, stringFields } = samplesOf(
+      parseBody(
+        'cpu,host=a usage_user=12.5,usage_idle=80,value=3\nsys,host=a uptime_format="3 days"',
+        "ns",
+      ),
+      42,
+    );
+    expect(samples.map((s) => [s.name, s.value, s.timestamp])).toEqual([
+      ["cpu_usage_user", 12.5, 42],
+      ["cpu_usage_idle", 80, 42],
+      ["cpu", 3, 42],
+    ]);
+    expect(stringFields).toBe(1);
+  });
+
+  it.each([
+    ["cpu,host=a", "line 1: missing fields"],
+    ["cpu,host=a usage=abc", 'line 1: invalid value "abc" for field "usage"'],
+    ["cpu,host usage=1", 'line 1: invalid tag after "cpu": expected key=value'],
+    ['cpu msg="unterminated', 'line 1: unterminated string in field "msg"'],
+    ["cpu usage=1 yesterday", 'line 1: invalid timestamp "yesterday"'],
+  ])("rejects %j, naming the line and the problem", (body, message) => {
+    expect(() => parseBody(body)).toThrow(
+      new LineProtocolError(1, message.slice(message.indexOf(": ") + 2)),
+    );
+  });
+
+  it("counts lines from one, skipping blanks and comments", () => {
+    expect(() => parseBody("# header\n\ncpu v=1\ncpu v=oops\n")).toThrow("line 4: ");
+  });
+});
+
+describe("JSON-lines log ingest", () => {
+  it("reads events, normalising severities and accepting ISO or epoch timestamps", () => {
+    const body = [
+      JSON.stringify({
+        timestamp: "2026-11-25T10:00:00Z",
+        level: "WARNING",
+        message: "disk 91% full",
+        host: "n1",
+        attributes: { mount: "/", pct: 91 },
+        trace_id: "abc",
+      }),
+      JSON.stringify({
+        timestamp: 1_764_000_000_000,
+        severity: "critical",
+        message: "GPU fell off the bus",
+      }),
+      JSON.stringify({ message: "no time" }),
+    ].join("\n");
+    expect(parseLogLines(body, 7)).toEqual([
+      {
+        timestamp: Date.parse("2026-11-25T10:00:00Z"),
+        severity: "warn",
+        message: "disk 91% full",
+        service: "",
+        host: "n1",
+        attributes: { mount: "/", pct: "91" },
+        traceId: "abc",
+        spanId: null,
+      },
+      {
+        timestamp: 1_764_000_000_000,
+        severity: "fatal",
+        message: "GPU fell off the bus",
+        service: "",
+        host: "",
+        attributes: {},
+        traceId: null,
+        spanId: null,
+      },
+      {
+        timestamp: 7,
+        severity: "unknown",
+        message: "no time",
+        service: "",
+        host: "",
+        attributes: {},
+        traceId: null,
+        spanId: null,
+      },
+    ]);
+  });
+
+  it("names the line and the field of a bad event", () => {
+    expect(() => parseLogLines('{"message":"ok"}\n{"msg":"typo"}', 0)).toThrow(
+      "line 2: message: expected a string",
+    );
+    expect(() => parseLogLines("not json", 0)).toThrow(/^line 1: not JSON/);
+    expect(() => parseLogLines('{"message":"x","timestamp":"soon"}', 0)).toThrow(
+      'line 1: timestamp: expected ISO 8601 or epoch milliseconds, got "soon"',
+    );
+  });
+});
