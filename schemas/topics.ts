@@ -92,6 +92,15 @@ export const TOPICS = {
     cleanupPolicy: "compact",
     description: "Latest state of every alert, compacted; restored by detectors after a restart.",
   },
+  shipperCheckpoints: {
+    name: "telemetry.shipper.checkpoints",
+    subject: "shipper-checkpoint",
+    key: "shipper id + file identity: the latest record per key is how far that file was shipped",
+    partitions: 1,
+    retentionMs: -1,
+    cleanupPolicy: "compact",
+    description: "Log shippers' file offsets, written in the same transaction as the lines they cover.",
+  },
   deadLetter: {
     name: "telemetry.deadletter",
     subject: "dead-letter",

@@ -62,11 +62,20 @@ export interface DeadLetter {
   time: number;
 }
 
+export interface ShipperCheckpoint {
+  shipper: string;
+  fileId: string;
+  path: string;
+  offset: number;
+  time: number;
+}
+
 /** Subject name → the TypeScript shape of its latest version. */
 export interface Subjects {
   "metric-batch": MetricBatch;
   "log-batch": LogBatch;
   alert: Alert;
   "dead-letter": DeadLetter;
+  "shipper-checkpoint": ShipperCheckpoint;
 }
 export type Subject = keyof Subjects;

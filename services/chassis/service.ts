@@ -3,6 +3,7 @@
 // that drains in-flight batches and commits within a deadline.
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import type { Kafka } from "kafkajs";
 import { decode } from "../../schemas/codec.js";
 import { topicByName } from "../../schemas/topics.js";
 import {
@@ -39,6 +40,8 @@ export interface ServiceOptions<T> {
 
 export interface Service {
   name: string;
+  /** The service's Kafka client, for what the chassis does not cover (e.g. transactions). */
+  kafka: Kafka;
   logger: Logger;
   metrics: ServiceMetrics;
   producer: OutputProducer;
@@ -99,7 +102,7 @@ export async function startService<T = unknown>(options: ServiceOptions<T>): Pro
       logger.info("stopped");
     })());
 
-  return { name, logger, metrics, producer, ...(consumer && { consumer }), http, stop };
+  return { name, kafka, logger, metrics, producer, ...(consumer && { consumer }), http, stop };
 }
 
 /**

@@ -16,9 +16,11 @@ export class HttpError extends Error {
 
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const encoding = (req.headers["content-encoding"] ?? "identity").toLowerCase();
-  if (encoding !== "identity" && encoding !== "gzip") throw new HttpError(415, `unsupported Content-Encoding "${encoding}"`);
+  if (encoding !== "identity" && encoding !== "gzip")
+    throw new HttpError(415, `unsupported Content-Encoding "${encoding}"`);
   const declared = Number(req.headers["content-length"] ?? NaN);
-  if (encoding === "identity" && declared > limit) throw new HttpError(413, `body of ${declared} bytes exceeds the limit of ${limit}`);
+  if (encoding === "identity" && declared > limit)
+    throw new HttpError(413, `body of ${declared} bytes exceeds the limit of ${limit}`);
   const source = encoding === "gzip" ? req.pipe(createGunzip()) : req;
   const chunks: Buffer[] = [];
   let size = 0;
@@ -27,7 +29,10 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
       size += chunk.length;
       if (size > limit) {
         req.resume();
-        throw new HttpError(413, `body exceeds the limit of ${limit} bytes${encoding === "gzip" ? " once decompressed" : ""}`);
+        throw new HttpError(
+          413,
+          `body exceeds the limit of ${limit} bytes${encoding === "gzip" ? " once decompressed" : ""}`,
+        );
       }
       chunks.push(chunk);
     }
@@ -42,6 +47,7 @@ export function presentedToken(req: IncomingMessage, url: URL): string | undefin
   const header = req.headers.authorization ?? "";
   const [scheme, credential = ""] = header.split(" ", 2);
   if (/^(token|bearer)$/i.test(scheme ?? "")) return credential;
-  if (/^basic$/i.test(scheme ?? "")) return Buffer.from(credential, "base64").toString().split(":").slice(1).join(":");
+  if (/^basic$/i.test(scheme ?? ""))
+    return Buffer.from(credential, "base64").toString().split(":").slice(1).join(":");
   return url.searchParams.get("p") ?? undefined;
 }

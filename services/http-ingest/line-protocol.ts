@@ -47,7 +47,11 @@ function fieldValue(raw: string, key: string, line: number): number | boolean {
   const integer = /^(-?\d+)[iu]$/.exec(raw);
   if (integer) return Number(integer[1]);
   const value = Number(raw);
-  if (raw === "" || !/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(raw) || !Number.isFinite(value)) {
+  if (
+    raw === "" ||
+    !/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(raw) ||
+    !Number.isFinite(value)
+  ) {
     throw new LineProtocolError(line, `invalid value "${raw}" for field "${key}"`);
   }
   return value;
@@ -60,7 +64,8 @@ export function parseLine(text: string, line: number, precision: Precision = "ns
   const tags: Record<string, string> = {};
   while (text[i] === ",") {
     const [key, eq] = readUntil(text, i + 1, "=, ", ",= ");
-    if (text[eq] !== "=" || key === "") throw new LineProtocolError(line, `invalid tag after "${measurement}": expected key=value`);
+    if (text[eq] !== "=" || key === "")
+      throw new LineProtocolError(line, `invalid tag after "${measurement}": expected key=value`);
     const [value, end] = readUntil(text, eq + 1, ", ", ",= ");
     if (value === "") throw new LineProtocolError(line, `tag "${key}" has no value`);
     tags[key] = value;
@@ -71,7 +76,11 @@ export function parseLine(text: string, line: number, precision: Precision = "ns
   const fields: LinePoint["fields"] = {};
   for (;;) {
     const [key, eq] = readUntil(text, i, "=, ", ",= ");
-    if (text[eq] !== "=" || key === "") throw new LineProtocolError(line, `invalid field near "${text.slice(i, i + 20)}": expected key=value`);
+    if (text[eq] !== "=" || key === "")
+      throw new LineProtocolError(
+        line,
+        `invalid field near "${text.slice(i, i + 20)}": expected key=value`,
+      );
     i = eq + 1;
     if (text[i] === '"') {
       let value = "";
@@ -81,7 +90,8 @@ export function parseLine(text: string, line: number, precision: Precision = "ns
         value += text[i];
         i += 1;
       }
-      if (text[i] !== '"') throw new LineProtocolError(line, `unterminated string in field "${key}"`);
+      if (text[i] !== '"')
+        throw new LineProtocolError(line, `unterminated string in field "${key}"`);
       fields[key] = value;
       i += 1;
     } else {

@@ -28,6 +28,7 @@ const SEVERITIES: Record<string, LogSeverity> = {
   critical: "fatal",
   crit: "fatal",
   emergency: "fatal",
+  emerg: "fatal",
   alert: "fatal",
 };
 
@@ -52,17 +53,35 @@ export function parseLogLines(body: string, receivedAt: number): LogEvent[] {
     } catch (error) {
       throw new LogLineError(line, `not JSON: ${(error as Error).message}`);
     }
-    if (typeof record !== "object" || record === null || Array.isArray(record)) throw new LogLineError(line, "expected a JSON object");
-    if (typeof record.message !== "string") throw new LogLineError(line, "message: expected a string");
+    if (typeof record !== "object" || record === null || Array.isArray(record))
+      throw new LogLineError(line, "expected a JSON object");
+    if (typeof record.message !== "string")
+      throw new LogLineError(line, "message: expected a string");
     const ts = record.timestamp;
-    const timestamp = ts === undefined ? receivedAt : typeof ts === "number" ? ts : typeof ts === "string" ? Date.parse(ts) : NaN;
-    if (!Number.isFinite(timestamp)) throw new LogLineError(line, `timestamp: expected ISO 8601 or epoch milliseconds, got ${JSON.stringify(ts)}`);
+    const timestamp =
+      ts === undefined
+        ? receivedAt
+        : typeof ts === "number"
+          ? ts
+          : typeof ts === "string"
+            ? Date.parse(ts)
+            : NaN;
+    if (!Number.isFinite(timestamp))
+      throw new LogLineError(
+        line,
+        `timestamp: expected ISO 8601 or epoch milliseconds, got ${JSON.stringify(ts)}`,
+      );
     const attributes: Record<string, string> = {};
     if (record.attributes !== undefined) {
-      if (typeof record.attributes !== "object" || record.attributes === null || Array.isArray(record.attributes)) {
+      if (
+        typeof record.attributes !== "object" ||
+        record.attributes === null ||
+        Array.isArray(record.attributes)
+      ) {
         throw new LogLineError(line, "attributes: expected an object");
       }
-      for (const [key, value] of Object.entries(record.attributes)) attributes[key] = typeof value === "string" ? value : JSON.stringify(value);
+      for (const [key, value] of Object.entries(record.attributes))
+        attributes[key] = typeof value === "string" ? value : JSON.stringify(value);
     }
     events.push({
       timestamp: Math.trunc(timestamp),

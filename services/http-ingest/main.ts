@@ -16,13 +16,23 @@ import { parseLogLines } from "./logs.js";
 import { logRecords, metricRecords, samplesOf } from "./records.js";
 import { ingestSettings, type IngestSettings } from "./settings.js";
 
-const PRECISIONS: Record<string, Precision> = { n: "ns", ns: "ns", u: "us", us: "us", ms: "ms", s: "s" };
+const PRECISIONS: Record<string, Precision> = {
+  n: "ns",
+  ns: "ns",
+  u: "us",
+  us: "us",
+  ms: "ms",
+  s: "s",
+};
 
 export interface IngestService extends Service {
   ingestPort: number;
 }
 
-export async function startIngest(settings: IngestSettings, now: () => number = Date.now): Promise<IngestService> {
+export async function startIngest(
+  settings: IngestSettings,
+  now: () => number = Date.now,
+): Promise<IngestService> {
   const { ingest } = settings;
   const token = ingest.auth === "token" ? Buffer.from(readSecret(ingest.token!)) : undefined;
   const service = await startService({ name: settings.service ?? "http-ingest", settings, now });
@@ -46,12 +56,22 @@ export async function startIngest(settings: IngestSettings, now: () => number = 
       await Promise.race([
         producer.send(records),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new HttpError(503, "Kafka did not acknowledge in time; retry", { "retry-after": "5" })), ingest.publishTimeout);
+          timer = setTimeout(
+            () =>
+              reject(
+                new HttpError(503, "Kafka did not acknowledge in time; retry", {
+                  "retry-after": "5",
+                }),
+              ),
+            ingest.publishTimeout,
+          );
         }),
       ]);
     } catch (error) {
       if (error instanceof HttpError) throw error;
-      throw new HttpError(503, `Kafka unavailable: ${(error as Error).message}`, { "retry-after": "5" });
+      throw new HttpError(503, `Kafka unavailable: ${(error as Error).message}`, {
+        "retry-after": "5",
+      });
     } finally {
       clearTimeout(timer);
       inFlight -= bytes;
@@ -60,7 +80,8 @@ export async function startIngest(settings: IngestSettings, now: () => number = 
 
   async function handle(req: IncomingMessage, url: URL): Promise<void> {
     const path = url.pathname;
-    if (!["/write", "/api/v2/write", "/logs"].includes(path)) throw new HttpError(404, `no such endpoint ${path}`);
+    if (!["/write", "/api/v2/write", "/logs"].includes(path))
+      throw new HttpError(404, `no such endpoint ${path}`);
     if (req.method !== "POST") throw new HttpError(405, `${path} accepts POST`);
     if (!authorised(req, url)) throw new HttpError(401, "missing or wrong token");
     const body = await readBody(req, ingest.maxBodyBytes);
@@ -68,11 +89,21 @@ export async function startIngest(settings: IngestSettings, now: () => number = 
     let records: OutboundRecord[];
     try {
       if (path === "/logs") {
-        records = logRecords(ingest.logsTopic, parseLogLines(body.toString("utf8"), receivedAt), ingest.maxSamplesPerRecord);
+        records = logRecords(
+          ingest.logsTopic,
+          parseLogLines(body.toString("utf8"), receivedAt),
+          ingest.maxSamplesPerRecord,
+        );
       } else {
         const precision = PRECISIONS[url.searchParams.get("precision") ?? "ns"];
-        if (!precision) throw new Error(`precision: expected one of ns, us, ms, s, got "${url.searchParams.get("precision")}"`);
-        const { samples, stringFields } = samplesOf(parseBody(body.toString("utf8"), precision), receivedAt);
+        if (!precision)
+          throw new Error(
+            `precision: expected one of ns, us, ms, s, got "${url.searchParams.get("precision")}"`,
+          );
+        const { samples, stringFields } = samplesOf(
+          parseBody(body.toString("utf8"), precision),
+          receivedAt,
+        );
         if (stringFields > 0) metrics.dropped.inc({ reason: "ingest_string_field" }, stringFields);
         records = metricRecords(ingest.metricsTopic, samples, ingest.maxSamplesPerRecord);
       }
@@ -83,20 +114,34 @@ export async function startIngest(settings: IngestSettings, now: () => number = 
     await publish(records, body.length);
   }
 
-  const reply = (res: ServerResponse, status: number, message?: string, headers: Record<string, string> = {}) => {
+  const reply = (
+    res: ServerResponse,
+    status: number,
+    message?: string,
+    headers: Record<string, string> = {},
+  ) => {
     if (message === undefined) res.writeHead(status, headers).end();
-    else res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify({ error: message }));
+    else
+      res
+        .writeHead(status, { "content-type": "application/json", ...headers })
+        .end(JSON.stringify({ error: message }));
   };
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://ingest");
-    if (url.pathname === "/ping") return reply(res, 204, undefined, { "x-influxdb-version": "vigil" });
+    if (url.pathname === "/ping")
+      return reply(res, 204, undefined, { "x-influxdb-version": "vigil" });
     handle(req, url).then(
       () => reply(res, 204),
       (error: unknown) => {
         const status = error instanceof HttpError ? error.status : 500;
         if (status >= 500) logger.error({ err: error }, "ingest request failed");
-        reply(res, status, (error as Error).message, error instanceof HttpError ? error.headers : {});
+        reply(
+          res,
+          status,
+          (error as Error).message,
+          error instanceof HttpError ? error.headers : {},
+        );
       },
     );
   });

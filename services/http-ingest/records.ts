@@ -6,7 +6,10 @@ import type { OutboundRecord } from "../chassis/producer.js";
 import type { LinePoint } from "./line-protocol.js";
 
 /** One sample per numeric field: the field "value" keeps the measurement's name, others append it. */
-export function samplesOf(points: LinePoint[], receivedAt: number): { samples: MetricSample[]; stringFields: number } {
+export function samplesOf(
+  points: LinePoint[],
+  receivedAt: number,
+): { samples: MetricSample[]; stringFields: number } {
   const samples: MetricSample[] = [];
   let stringFields = 0;
   for (const point of points) {
@@ -29,18 +32,29 @@ export function samplesOf(points: LinePoint[], receivedAt: number): { samples: M
   return { samples, stringFields };
 }
 
-function groupByHost<T>(items: T[], hostOf: (item: T) => string | undefined, max: number): [string, T[]][] {
+function groupByHost<T>(
+  items: T[],
+  hostOf: (item: T) => string | undefined,
+  max: number,
+): [string, T[]][] {
   const groups = new Map<string, T[]>();
   for (const item of items) {
     const host = hostOf(item) || "unknown";
     groups.set(host, [...(groups.get(host) ?? []), item]);
   }
   return [...groups].flatMap(([host, list]) =>
-    Array.from({ length: Math.ceil(list.length / max) }, (_, i) => [host, list.slice(i * max, (i + 1) * max)] as [string, T[]]),
+    Array.from(
+      { length: Math.ceil(list.length / max) },
+      (_, i) => [host, list.slice(i * max, (i + 1) * max)] as [string, T[]],
+    ),
   );
 }
 
-export function metricRecords(topic: string, samples: MetricSample[], max: number): OutboundRecord[] {
+export function metricRecords(
+  topic: string,
+  samples: MetricSample[],
+  max: number,
+): OutboundRecord[] {
   return groupByHost(samples, (s) => s.labels.host, max).map(([host, list]) => ({
     topic,
     key: host,

@@ -12,16 +12,26 @@ const ingest = z
     auth: z.enum(["token", "none"]).default("token"),
     token: secretRef.optional(),
     /** Largest request body, after gunzip. */
-    maxBodyBytes: z.number().int().min(1024).default(10 * 2 ** 20),
+    maxBodyBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(10 * 2 ** 20),
     /** Bytes being published at once; beyond this new requests get 429. */
-    maxInFlightBytes: z.number().int().min(1).default(64 * 2 ** 20),
+    maxInFlightBytes: z
+      .number()
+      .int()
+      .min(1)
+      .default(64 * 2 ** 20),
     /** How long a request waits for Kafka's acknowledgement before answering 503. */
     publishTimeout: duration.default(10_000),
     maxSamplesPerRecord: z.number().int().min(1).default(1_000),
     metricsTopic: z.string().min(1).default(TOPICS.metricsRaw.name),
     logsTopic: z.string().min(1).default(TOPICS.logsRaw.name),
   })
-  .refine((i) => i.auth === "none" || i.token !== undefined, { message: 'auth "token" needs token: { env: NAME } or { file: PATH }' });
+  .refine((i) => i.auth === "none" || i.token !== undefined, {
+    message: 'auth "token" needs token: { env: NAME } or { file: PATH }',
+  });
 
 export const ingestSettings = baseSettings.extend({ ingest });
 export type IngestSettings = z.infer<typeof ingestSettings>;
