@@ -2,6 +2,7 @@
 // Round trips and sink writes run against the servers the tests use (environment or local stack).
 import { resolveServers } from "../test/support/servers.js";
 import { codecBench } from "./codec.bench.js";
+import { producersBench } from "./producers.bench.js";
 import { roundtripBench } from "./roundtrip.bench.js";
 import { sinksBench } from "./sinks.bench.js";
 
@@ -11,6 +12,7 @@ const { servers, stop } = await resolveServers();
 try {
   await roundtripBench(servers.kafka);
   await sinksBench(servers);
+  await producersBench(servers.kafka);
 } finally {
   await stop();
 }
