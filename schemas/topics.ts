@@ -99,7 +99,8 @@ export const TOPICS = {
     partitions: 1,
     retentionMs: -1,
     cleanupPolicy: "compact",
-    description: "Log shippers' file offsets, written in the same transaction as the lines they cover.",
+    description:
+      "Log shippers' file offsets, written in the same transaction as the lines they cover.",
   },
   deadLetter: {
     name: "telemetry.deadletter",

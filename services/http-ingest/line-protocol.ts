@@ -3,6 +3,7 @@
 // Escapes as InfluxDB reads them: "\," and "\ " in measurements; "\,", "\=" and "\ " in tag keys,
 // tag values and field keys (a backslash before anything else is literal); "\"" and "\\" in
 // string field values. Numbers: floats, 12i, 12u; booleans t/true/f/false in any case.
+import { LineError } from "../chassis/line-error.js";
 export interface LinePoint {
   measurement: string;
   tags: Record<string, string>;
@@ -13,14 +14,8 @@ export interface LinePoint {
 
 export type Precision = "ns" | "us" | "ms" | "s";
 
-export class LineProtocolError extends Error {
+export class LineProtocolError extends LineError {
   override name = "LineProtocolError";
-  constructor(
-    readonly line: number,
-    problem: string,
-  ) {
-    super(`line ${line}: ${problem}`);
-  }
 }
 
 const PER_MS: Record<Precision, bigint> = { ns: 1_000_000n, us: 1_000n, ms: 1n, s: 0n };

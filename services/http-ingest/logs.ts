@@ -2,16 +2,11 @@
 //   {"timestamp":"2026-11-25T10:00:00Z","severity":"error","message":"…","service":"trainer",
 //    "host":"gpu-node-7","attributes":{"job":"llama"},"trace_id":"…","span_id":"…"}
 // `message` is required; timestamp is ISO 8601 or epoch milliseconds (default: when received).
+import { LineError } from "../chassis/line-error.js";
 import type { LogEvent, LogSeverity } from "../../schemas/types.js";
 
-export class LogLineError extends Error {
+export class LogLineError extends LineError {
   override name = "LogLineError";
-  constructor(
-    readonly line: number,
-    problem: string,
-  ) {
-    super(`line ${line}: ${problem}`);
-  }
 }
 
 const SEVERITIES: Record<string, LogSeverity> = {

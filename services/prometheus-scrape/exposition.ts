@@ -2,6 +2,7 @@
 // OpenMetrics 1.0. HELP/TYPE/UNIT metadata, label escaping, NaN/±Inf, explicit timestamps (ms in
 // the text format, seconds in OpenMetrics), exemplars (skipped), `_created` series (kept as the
 // series' start time), `# EOF`. Errors name the line and the problem.
+import { LineError } from "../chassis/line-error.js";
 import type { MetricType } from "../../schemas/types.js";
 
 export type Format = "prometheus" | "openmetrics";
@@ -18,14 +19,8 @@ export interface ParsedSample {
   created?: number;
 }
 
-export class ExpositionError extends Error {
+export class ExpositionError extends LineError {
   override name = "ExpositionError";
-  constructor(
-    readonly line: number,
-    problem: string,
-  ) {
-    super(`line ${line}: ${problem}`);
-  }
 }
 
 interface Family {
