@@ -1,0 +1,131 @@
+// relabel: Prometheus relabelling (metric_relabel_configs) with Prometheus's semantics: the
+// actions replace, keep, drop, hashmod, labelmap, labeldrop and labelkeep; fully anchored regexes;
+// source labels joined by `separator`; `$1`, `${1}` and `${name}` in replacements; the metric
+// name as `__name__`. Rules run in order; a sample dropped by keep/drop is counted.
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { defineFunction } from "../api.js";
+
+const rule = z
+  .strictObject({
+    action: z
+      .enum(["replace", "keep", "drop", "hashmod", "labelmap", "labeldrop", "labelkeep"])
+      .default("replace"),
+    source_labels: z.array(z.string()).default([]),
+    separator: z.string().default(";"),
+    regex: z.string().default("(.*)"),
+    target_label: z.string().optional(),
+    replacement: z.string().default("$1"),
+    modulus: z.number().int().positive().optional(),
+  })
+  .superRefine((r, ctx) => {
+    try {
+      new RegExp(r.regex);
+    } catch (error) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["regex"],
+        message: `not a valid regular expression: ${(error as Error).message}`,
+      });
+    }
+    if ((r.action === "replace" || r.action === "hashmod") && !r.target_label)
+      ctx.addIssue({
+        code: "custom",
+        path: ["target_label"],
+        message: `required for action ${r.action}`,
+      });
+    if (r.action === "hashmod" && r.modulus === undefined)
+      ctx.addIssue({ code: "custom", path: ["modulus"], message: "required for action hashmod" });
+  });
+type Rule = z.infer<typeof rule>;
+
+/** Go's regexp.Expand: $1, ${1}, $name, ${name}; an unknown group expands to nothing. */
+function expand(template: string, match: RegExpExecArray): string {
+  return template.replace(
+    /\$(?:\{(\w+)\}|(\w+))|\$\$/g,
+    (whole, braced?: string, bare?: string) => {
+      if (whole === "$$") return "$";
+      const name = braced ?? bare!;
+      const value = /^\d+$/.test(name) ? match[Number(name)] : match.groups?.[name];
+      return value ?? "";
+    },
+  );
+}
+
+/** Prometheus's sum64(md5(value)): the last 8 bytes of the digest, big-endian. */
+function hashmod(value: string, modulus: number): string {
+  const digest = createHash("md5").update(value).digest();
+  return String(digest.readBigUInt64BE(8) % BigInt(modulus));
+}
+
+/** Applies the rules to a label set (with __name__); undefined when the sample is dropped. */
+export function relabelLabels(
+  rules: Rule[],
+  input: Record<string, string>,
+): Record<string, string> | undefined {
+  const labels = { ...input };
+  for (const r of rules) {
+    const re = new RegExp(`^(?:${r.regex})$`);
+    const value = r.source_labels.map((name) => labels[name] ?? "").join(r.separator);
+    switch (r.action) {
+      case "keep":
+        if (!re.test(value)) return undefined;
+        break;
+      case "drop":
+        if (re.test(value)) return undefined;
+        break;
+      case "replace": {
+        const match = re.exec(value);
+        if (!match) break;
+        const target = expand(r.target_label!, match);
+        const result = expand(r.replacement, match);
+        if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(target)) break;
+        if (result === "") delete labels[target];
+        else labels[target] = result;
+        break;
+      }
+      case "hashmod":
+        labels[r.target_label!] = hashmod(value, r.modulus!);
+        break;
+      case "labelmap":
+        for (const [name, v] of Object.entries(labels)) {
+          const match = re.exec(name);
+          if (match) labels[expand(r.replacement, match)] = v;
+        }
+        break;
+      case "labeldrop":
+        for (const name of Object.keys(labels)) if (re.test(name)) delete labels[name];
+        break;
+      case "labelkeep":
+        for (const name of Object.keys(labels)) if (!re.test(name)) delete labels[name];
+        break;
+    }
+  }
+  return labels;
+}
+
+export const relabel = defineFunction({
+  name: "relabel",
+  description:
+    "Prometheus relabelling: replace, keep, drop, hashmod, labelmap, labeldrop, labelkeep.",
+  config: z.strictObject({ rules: z.array(rule).min(1) }),
+  process(samples, config, context) {
+    const kept = [];
+    for (const sample of samples) {
+      const result = relabelLabels(config.rules, { ...sample.labels, __name__: sample.name });
+      if (!result) {
+        context.count("relabel_dropped");
+        continue;
+      }
+      const { __name__: name, ...rest } = result;
+      if (!name) {
+        context.count("relabel_empty_name");
+        continue;
+      }
+      // Labels starting with "__" are internal to relabelling and never stored.
+      const labels = Object.fromEntries(Object.entries(rest).filter(([k]) => !k.startsWith("__")));
+      kept.push({ ...sample, name, labels });
+    }
+    return { samples: kept };
+  },
+});
