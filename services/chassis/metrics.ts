@@ -84,6 +84,12 @@ export function createMetrics(service: string) {
       buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
       registers,
     }),
+    processorSamples: new Counter({
+      name: "vigil_processor_samples_total",
+      help: "Samples through each pipeline processor, by pipeline, processor and direction (in, out, rejected).",
+      labelNames: ["pipeline", "processor", "direction"],
+      registers,
+    }),
     inFlight: new Gauge({
       name: "vigil_batches_in_flight",
       help: "Batches being processed now.",

@@ -1,0 +1,37 @@
+// Pipelines declared in configuration (YAML): inputs, a chain of processors, an output.
+//   pipelines:
+//     - name: clean-metrics
+//       inputs: [telemetry.metrics.raw]
+//       output: telemetry.metrics.clean
+//       processors:
+//         - validate: { maxAge: 1h }
+//         - relabel: { rules: [{ action: labeldrop, regex: pod_template_hash }] }
+// Every processor's configuration is checked at start-up, errors naming the pipeline and step.
+import { z } from "zod";
+import { TOPICS } from "../schemas/topics.js";
+import { baseSettings } from "../services/chassis/settings.js";
+import { buildChain, ChainConfigError, stepSchema } from "./chain.js";
+
+export const pipelineSchema = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "expected lowercase letters, digits and dashes"),
+    inputs: z.array(z.string().min(1)).min(1).default([TOPICS.metricsRaw.name]),
+    output: z.string().min(1).default(TOPICS.metricsClean.name),
+    processors: z.array(stepSchema).default([]),
+    /** Batches of different partitions processed at once. */
+    concurrency: z.number().int().min(1).max(64).default(4),
+  })
+  .superRefine((pipeline, ctx) => {
+    try {
+      buildChain(pipeline.processors);
+    } catch (error) {
+      if (!(error instanceof ChainConfigError)) throw error;
+      for (const line of error.message.split("\n"))
+        ctx.addIssue({ code: "custom", path: [], message: line });
+    }
+  });
+
+export const pipelineSettings = baseSettings.extend({ pipelines: z.array(pipelineSchema).min(1) });
+
+export type Pipeline = z.infer<typeof pipelineSchema>;
+export type PipelineSettings = z.infer<typeof pipelineSettings>;
