@@ -11,13 +11,15 @@ import { createLogger } from "../chassis/logger.js";
 import { createMetrics } from "../chassis/metrics.js";
 import { createProducer } from "../chassis/producer.js";
 import { baseSettings } from "../chassis/settings.js";
+import { scaffold } from "../../pipelines/scaffold.js";
 import { replayDeadLetters } from "./replay.js";
 import { applyTopics, describeChange, planTopics } from "./topics.js";
 
 const usage = `usage: npm run vigil -- <command>
   topics apply [--dry-run] [--replication-factor N]
   topics list
-  deadletter replay [--topic T] [--code C] [--stage S] [--since 2026-11-25T10:00:00Z] [--dry-run]`;
+  deadletter replay [--topic T] [--code C] [--stage S] [--since 2026-11-25T10:00:00Z] [--dry-run]
+  processor new <name> [--stateful]`;
 
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -29,9 +31,17 @@ async function main(): Promise<number> {
       code: { type: "string" },
       stage: { type: "string" },
       since: { type: "string" },
+      stateful: { type: "boolean", default: false },
     },
   });
-  const command = positionals.join(" ");
+  const command = positionals.slice(0, 2).join(" ");
+  if (command === "processor new") {
+    const files = scaffold(positionals[2] ?? "", values.stateful);
+    console.log(
+      `wrote ${files.join(", ")}\nnext: write the processor, its fixture cases, and run npm test`,
+    );
+    return 0;
+  }
   if (command === "topics list") {
     for (const t of ALL_TOPICS) {
       console.log(
