@@ -18,6 +18,8 @@ export interface Rejected {
 export interface Result {
   samples: MetricSample[];
   rejected?: Rejected[];
+  /** Samples that came after their window closed: routed to the pipeline's late topic, counted. */
+  late?: MetricSample[];
 }
 
 export interface Context {

@@ -24,6 +24,7 @@ export interface ChainTelemetry {
 export interface ChainResult {
   samples: MetricSample[];
   rejected: (Rejected & { processor: string })[];
+  late: MetricSample[];
 }
 
 /** `- relabel: { rules: … }` in YAML: one key, the processor's name, holding its configuration. */
@@ -74,14 +75,16 @@ export function runChain(
 ): ChainResult {
   let current = samples;
   const rejected: ChainResult["rejected"] = [];
+  const late: MetricSample[] = [];
   for (const step of steps) {
     const result = step.process(current, {
       now,
       count: (reason, n = 1) => telemetry?.dropped(step.name, reason, n),
     });
     for (const r of result.rejected ?? []) rejected.push({ ...r, processor: step.name });
+    late.push(...(result.late ?? []));
     telemetry?.step(step.name, current.length, result.samples.length, result.rejected?.length ?? 0);
     current = result.samples;
   }
-  return { samples: current, rejected };
+  return { samples: current, rejected, late };
 }

@@ -9,6 +9,7 @@
 // Every processor's configuration is checked at start-up, errors naming the pipeline and step.
 import { z } from "zod";
 import { TOPICS } from "../schemas/topics.js";
+import { duration } from "../services/chassis/config.js";
 import { baseSettings } from "../services/chassis/settings.js";
 import { buildChain, ChainConfigError, stepSchema } from "./chain.js";
 
@@ -18,6 +19,15 @@ export const pipelineSchema = z
     inputs: z.array(z.string().min(1)).min(1).default([TOPICS.metricsRaw.name]),
     output: z.string().min(1).default(TOPICS.metricsClean.name),
     processors: z.array(stepSchema).default([]),
+    /** Where samples that came after their window closed go. */
+    late: z.string().min(1).default(TOPICS.metricsLate.name),
+    /**
+     * Key output records by these labels (one record per distinct value set) instead of the input
+     * record's key: re-partitions a stream by group, e.g. before a cluster-wide aggregate.
+     */
+    keyBy: z.array(z.string()).optional(),
+    /** How often operators are given the time with no input (closing the windows of quiet sources). */
+    tick: duration.default(1_000),
     /** Batches of different partitions processed at once. */
     concurrency: z.number().int().min(1).max(64).default(4),
   })

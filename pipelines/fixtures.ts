@@ -27,6 +27,7 @@ const step = z.strictObject({
   input: z.array(shortSample).default([]),
   output: z.array(shortSample).default([]),
   rejected: z.array(z.strictObject({ name: z.string(), reason: z.string() })).default([]),
+  late: z.array(shortSample).default([]),
   counts: z.record(z.string(), z.number()).default({}),
 });
 const fixtureFile = z.strictObject({

@@ -7,6 +7,7 @@ import { dedupe } from "./processors/dedupe.js";
 import { normalize } from "./processors/normalize.js";
 import { relabel } from "./processors/relabel.js";
 import { validate } from "./processors/validate.js";
+import { windowAggregate } from "./processors/window-aggregate.js";
 
 export const PROCESSORS: readonly ProcessorSpec[] = [
   validate,
@@ -15,6 +16,7 @@ export const PROCESSORS: readonly ProcessorSpec[] = [
   counterToRate,
   dedupe,
   cardinality,
+  windowAggregate,
 ];
 
 export function processorNamed(name: string): ProcessorSpec | undefined {

@@ -31,7 +31,7 @@ describe.each(PROCESSORS.map((p) => [p.name, p] as const))("processor %s", (name
 
   it("returns nothing for an empty batch", () => {
     const chain = buildChain([{ name, config: fixture?.config ?? {} }]);
-    expect(runChain(chain, [], () => 0)).toEqual({ samples: [], rejected: [] });
+    expect(runChain(chain, [], () => 0)).toEqual({ samples: [], rejected: [], late: [] });
   });
 
   it("reports samples in and out for every batch it processes", () => {

@@ -1,0 +1,141 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { decode, encode } from "../../../schemas/codec.js";
+import type { MetricBatch, MetricSample } from "../../../schemas/types.js";
+import { pipelineSettings } from "../../../pipelines/config.js";
+import { startPipelines } from "../../../pipelines/service.js";
+import { kafkaClient } from "../../support/clients.js";
+import { createTopics, readTopic, recordCount, waitFor } from "../../support/kafka.js";
+
+const endpoint = inject("servers").kafka;
+const kafka = kafkaClient(endpoint);
+const admin = kafka.admin();
+const T0 = Date.parse("2026-11-25T10:00:00Z");
+
+describe("windowed aggregation through the broker", () => {
+  beforeAll(() => admin.connect());
+  afterAll(() => admin.disconnect());
+
+  it("re-keys by cluster, aggregates each cluster's window exactly, closes a quiet source's window and routes late samples", async () => {
+    const [raw, byCluster, aggregated, late, dlq] = await createTopics(
+      admin,
+      3,
+      "win-raw",
+      "win-rekeyed",
+      "win-agg",
+      "win-late",
+      "win-dlq",
+    );
+    const hosts = [
+      { host: "a", cluster: "eu" },
+      { host: "b", cluster: "eu" },
+      { host: "c", cluster: "us" },
+    ];
+    const batches: MetricBatch[] = hosts.map(({ host, cluster }, h) => ({
+      source: host,
+      samples: Array.from(
+        { length: 12 },
+        (_, i) =>
+          ({
+            name: "gpu_util_percent",
+            value: 10 * h + i,
+            timestamp: T0 + i * 5_000,
+            labels: { host, cluster },
+            type: "gauge",
+            unit: "",
+            startTimestamp: null,
+          }) as MetricSample,
+      ),
+    }));
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: raw!,
+      acks: -1,
+      messages: batches.map((b) => ({ key: b.source, value: encode("metric-batch", b) })),
+    });
+
+    const service = await startPipelines(
+      pipelineSettings.parse({
+        kafka: { brokers: endpoint.brokers },
+        http: { port: 0 },
+        log: { level: "silent" },
+        topics: { deadLetter: dlq },
+        pipelines: [
+          { name: "rekey", inputs: [raw], output: byCluster, keyBy: ["cluster"] },
+          {
+            name: "gpu-by-cluster",
+            inputs: [byCluster],
+            output: aggregated,
+            late,
+            tick: "200ms",
+            processors: [
+              {
+                "window-aggregate": {
+                  groupBy: ["cluster"],
+                  size: "1m",
+                  idleTimeout: "1s",
+                  aggregates: ["count", "sum", "max", "mean"],
+                },
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    const results = async () =>
+      (await readTopic(kafka, aggregated!)).flatMap((r) => decode("metric-batch", r.value).samples);
+    try {
+      await waitFor("both clusters' windows", async () => (await results()).length === 8, 30_000);
+      await producer.send({
+        topic: raw!,
+        acks: -1,
+        messages: [
+          {
+            key: "a",
+            value: encode("metric-batch", {
+              source: "a",
+              samples: [{ ...batches[0]!.samples[0]!, value: 99 }],
+            }),
+          },
+        ],
+      });
+      await waitFor(
+        "the late sample routed",
+        async () => (await recordCount(admin, late!)) === 1,
+        30_000,
+      );
+    } finally {
+      await producer.disconnect();
+      await service.stop();
+    }
+
+    // Offline recompute of the same input.
+    const expected = new Map<string, number>();
+    for (const cluster of ["eu", "us"]) {
+      const values = batches
+        .flatMap((b) => b.samples)
+        .filter((s) => s.labels.cluster === cluster)
+        .map((s) => s.value);
+      const sum = values.reduce((a, b) => a + b, 0);
+      expected
+        .set(`${cluster}/count`, values.length)
+        .set(`${cluster}/sum`, sum)
+        .set(`${cluster}/max`, Math.max(...values))
+        .set(`${cluster}/mean`, sum / values.length);
+    }
+    const got = await results();
+    expect(
+      new Map(
+        got.map((s) => [`${s.labels.cluster}/${s.name.replace("gpu_util_percent_", "")}`, s.value]),
+      ),
+    ).toEqual(expected);
+    expect(got.every((s) => s.timestamp === T0 + 60_000 && s.labels.window === "60s")).toBe(true);
+    const records = await readTopic(kafka, aggregated!);
+    // Deterministic keys: the group's labels and the window's end.
+    expect(new Set(records.map((r) => r.key))).toEqual(
+      new Set(["eu", "us"].map((c) => `{cluster="${c}",window="60s"}@${T0 + 60_000}`)),
+    );
+    const [lateSample] = decode("metric-batch", (await readTopic(kafka, late!))[0]!.value).samples;
+    expect([lateSample?.value, lateSample?.labels.cluster]).toEqual([99, "eu"]);
+  }, 60_000);
+});

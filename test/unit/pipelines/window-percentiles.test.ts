@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+import { buildChain, runChain } from "../../../pipelines/chain.js";
+import type { MetricSample } from "../../../schemas/types.js";
+
+const T0 = Date.parse("2026-11-25T10:00:00Z");
+
+/** Exact quantile by the rank DDSketch uses: the value at rank floor(q × (n − 1)) in sorted order. */
+const exact = (values: number[], q: number) =>
+  [...values].sort((a, b) => a - b)[Math.floor(q * (values.length - 1))]!;
+
+describe("window percentiles", () => {
+  it("are within 1% of the exact quantiles of a window's values", () => {
+    let seed = 42;
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    const values = Array.from({ length: 10_000 }, () => Math.round(10 + 500 * random() ** 3));
+    const samples: MetricSample[] = values.map((value, i) => ({
+      name: "http_latency_ms",
+      value,
+      timestamp: T0 + (i % 60_000),
+      labels: {},
+      type: "gauge",
+      unit: "",
+      startTimestamp: null,
+    }));
+    const chain = buildChain([
+      {
+        name: "window-aggregate",
+        config: { size: "1m", idleTimeout: "1s", aggregates: ["p50", "p90", "p95", "p99"] },
+      },
+    ]);
+    runChain(chain, samples, () => T0);
+    const { samples: out } = runChain(chain, [], () => T0 + 120_000); // idle: the window closes
+    for (const [name, q] of [
+      ["p50", 0.5],
+      ["p90", 0.9],
+      ["p95", 0.95],
+      ["p99", 0.99],
+    ] as const) {
+      const got = out.find((s) => s.name === `http_latency_ms_${name}`)!.value;
+      expect(Math.abs(got - exact(values, q)) / exact(values, q), name).toBeLessThanOrEqual(0.01);
+    }
+  });
+
+  it("puts a sample into every hopping window that covers it", () => {
+    const chain = buildChain([
+      {
+        name: "window-aggregate",
+        config: { size: "1m", advance: "20s", idleTimeout: "1s", aggregates: ["count"] },
+      },
+    ]);
+    runChain(
+      chain,
+      [
+        {
+          name: "m",
+          value: 1,
+          timestamp: T0 + 45_000,
+          labels: {},
+          type: "gauge",
+          unit: "",
+          startTimestamp: null,
+        },
+      ],
+      () => T0,
+    );
+    const { samples } = runChain(chain, [], () => T0 + 10_000);
+    expect(samples.map((s) => new Date(s.timestamp).toISOString())).toEqual([
+      "2026-11-25T10:01:00.000Z",
+      "2026-11-25T10:01:20.000Z",
+      "2026-11-25T10:01:40.000Z",
+    ]);
+  });
+});
