@@ -40,12 +40,19 @@ export interface StateStore<V> {
 
 export type Process = (samples: MetricSample[], context: Context) => Result;
 
+/** One running processor. An operator's can snapshot its state (JSON) and restore it. */
+export interface Instance {
+  process: Process;
+  snapshot?: () => unknown;
+  restore?: (snapshot: unknown) => void;
+}
+
 export interface ProcessorSpec<C extends z.ZodType = z.ZodType> {
   name: string;
   description: string;
   config: C;
   /** A fresh instance: for an operator, with its own empty state. */
-  create(config: z.output<C>): Process;
+  create(config: z.output<C>): Instance;
 }
 
 export function defineFunction<C extends z.ZodType>(spec: {
@@ -58,27 +65,47 @@ export function defineFunction<C extends z.ZodType>(spec: {
     name: spec.name,
     description: spec.description,
     config: spec.config,
-    create: (config) => (samples, context) => spec.process(samples, config, context),
+    create: (config) => ({ process: (samples, context) => spec.process(samples, config, context) }),
   };
 }
 
+/**
+ * An operator keeps everything it must remember in its StateStore — nothing in closures — so its
+ * state can be snapshot to the changelog and restored on another instance. `encode`/`decode`
+ * turn a value into JSON and back when it is not JSON already (a sketch, a Set).
+ */
 export function defineOperator<C extends z.ZodType, V>(spec: {
   name: string;
   description: string;
   config: C;
   create: (config: z.output<C>, state: StateStore<V>) => Process;
+  encode?: (value: V) => unknown;
+  decode?: (json: unknown) => V;
 }): ProcessorSpec<C> {
+  const encode = spec.encode ?? ((v: V) => v as unknown);
+  const decode = spec.decode ?? ((j: unknown) => j as V);
   return {
     name: spec.name,
     description: spec.description,
     config: spec.config,
-    create: (config) => spec.create(config, new MemoryState<V>()),
+    create: (config) => {
+      const state = new MemoryState<V>();
+      return {
+        process: spec.create(config, state),
+        snapshot: () => [...state.entries()].map(([key, value]) => [key, encode(value)]),
+        restore: (snapshot) => {
+          state.clear();
+          for (const [key, value] of snapshot as [string, unknown][]) state.set(key, decode(value));
+        },
+      };
+    },
   };
 }
 
-/** In-process state. (A changelog-backed store that survives restarts replaces it with the same API.) */
+/** In-process state; the pipeline service snapshots it to a changelog topic after each batch. */
 export class MemoryState<V> implements StateStore<V> {
   private map = new Map<string, V>();
+  clear = () => this.map.clear();
   get = (key: string) => this.map.get(key);
   set = (key: string, value: V) => void this.map.set(key, value);
   delete = (key: string) => void this.map.delete(key);

@@ -3,7 +3,7 @@
 // samples in, out and rejected, and every deliberate drop by reason.
 import { z } from "zod";
 import type { MetricSample } from "../schemas/types.js";
-import type { Process, Rejected } from "./api.js";
+import type { Instance, Rejected } from "./api.js";
 import { PROCESSORS, processorNamed } from "./registry.js";
 
 export interface StepConfig {
@@ -11,9 +11,8 @@ export interface StepConfig {
   config: unknown;
 }
 
-export interface Step {
+export interface Step extends Instance {
   name: string;
-  process: Process;
 }
 
 export interface ChainTelemetry {
@@ -63,7 +62,7 @@ export function buildChain(steps: StepConfig[], where = "processors"): Step[] {
       });
       throw new ChainConfigError(issues.join("\n"));
     }
-    return { name, process: spec.create(parsed.data) };
+    return { name, ...spec.create(parsed.data) };
   });
 }
 

@@ -26,6 +26,9 @@ export const pipelineSchema = z
      * record's key: re-partitions a stream by group, e.g. before a cluster-wide aggregate.
      */
     keyBy: z.array(z.string()).optional(),
+    /** Keep operator state in the changelog, so restarts and rebalances change no result. */
+    stateful: z.boolean().default(true),
+    changelog: z.string().min(1).default(TOPICS.pipelineState.name),
     /** How often operators are given the time with no input (closing the windows of quiet sources). */
     tick: duration.default(1_000),
     /** Batches of different partitions processed at once. */

@@ -77,15 +77,24 @@ export interface StepOutcome {
   };
 }
 
-/** Runs one case on a fresh processor instance; returns expected and actual per step. */
-export function runCase(fixture: Fixture, name: string): StepOutcome[] {
+/**
+ * Runs one case on a fresh processor instance; returns expected and actual per step. With
+ * `restartBefore`, the state is snapshot (through JSON, as the changelog stores it) before that
+ * step and restored into a new instance, which runs the rest: an operator must not notice.
+ */
+export function runCase(fixture: Fixture, name: string, restartBefore?: number): StepOutcome[] {
   const testCase = fixture.cases.find((c) => c.name === name)!;
-  const [stepOne] = buildChain([{ name: fixture.processor, config: fixture.config }], fixture.file);
-  return testCase.steps.map((s) => {
+  let [step] = buildChain([{ name: fixture.processor, config: fixture.config }], fixture.file);
+  return testCase.steps.map((s, index) => {
+    if (index === restartBefore && step!.snapshot) {
+      const saved = JSON.parse(JSON.stringify(step!.snapshot())) as unknown;
+      [step] = buildChain([{ name: fixture.processor, config: fixture.config }], fixture.file);
+      step!.restore!(saved);
+    }
     const now = s.at ?? fixture.now;
     const counts: Record<string, number> = {};
     const result = runChain(
-      [stepOne!],
+      [step!],
       s.input.map((x) => full(x, now)),
       () => now,
       {
@@ -97,11 +106,13 @@ export function runCase(fixture: Fixture, name: string): StepOutcome[] {
       expected: {
         output: s.output.map((x) => full(x, now)),
         rejected: s.rejected,
+        late: s.late.map((x) => full(x, now)),
         counts: s.counts,
       },
       actual: {
         output: result.samples,
         rejected: result.rejected.map((r) => ({ name: r.sample.name, reason: r.reason })),
+        late: result.late,
         counts,
       },
     };

@@ -22,6 +22,7 @@ export const SCHEMA_VERSIONS: readonly SchemaVersion[] = [
   { id: 301, subject: "alert", version: 1, file: "alert.v1.avsc" },
   { id: 401, subject: "dead-letter", version: 1, file: "dead-letter.v1.avsc" },
   { id: 501, subject: "shipper-checkpoint", version: 1, file: "shipper-checkpoint.v1.avsc" },
+  { id: 601, subject: "pipeline-state", version: 1, file: "pipeline-state.v1.avsc" },
 ];
 
 const avroDir = join(dirname(fileURLToPath(import.meta.url)), "avro");

@@ -102,6 +102,16 @@ export const TOPICS = {
     description:
       "Log shippers' file offsets, written in the same transaction as the lines they cover.",
   },
+  pipelineState: {
+    name: "telemetry.pipelines.changelog",
+    subject: "pipeline-state",
+    key: "pipeline + input topic + partition: the latest record per key is that partition's operator state",
+    partitions: 3,
+    retentionMs: -1,
+    cleanupPolicy: "compact",
+    description:
+      "Operator state of the pipelines, restored when a partition is assigned (restart or rebalance).",
+  },
   deadLetter: {
     name: "telemetry.deadletter",
     subject: "dead-letter",

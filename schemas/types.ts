@@ -70,6 +70,15 @@ export interface ShipperCheckpoint {
   time: number;
 }
 
+export interface PipelineState {
+  pipeline: string;
+  topic: string;
+  partition: number;
+  lastOffset: number;
+  steps: string;
+  time: number;
+}
+
 /** Subject name → the TypeScript shape of its latest version. */
 export interface Subjects {
   "metric-batch": MetricBatch;
@@ -77,5 +86,6 @@ export interface Subjects {
   alert: Alert;
   "dead-letter": DeadLetter;
   "shipper-checkpoint": ShipperCheckpoint;
+  "pipeline-state": PipelineState;
 }
 export type Subject = keyof Subjects;

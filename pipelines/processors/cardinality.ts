@@ -5,27 +5,31 @@
 import { z } from "zod";
 import { defineOperator, seriesKey } from "../api.js";
 
-export const cardinality = defineOperator({
+const config = z.strictObject({
+  maxSeriesPerMetric: z.number().int().min(1).default(10_000),
+  maxMetrics: z.number().int().min(1).default(10_000),
+  keepLabels: z.array(z.string()).default(["host"]),
+});
+
+export const cardinality = defineOperator<typeof config, Set<string>>({
   name: "cardinality",
   description:
     "Caps series per metric, folding the excess into an overflow series that is counted.",
-  config: z.strictObject({
-    maxSeriesPerMetric: z.number().int().min(1).default(10_000),
-    maxMetrics: z.number().int().min(1).default(10_000),
-    keepLabels: z.array(z.string()).default(["host"]),
-  }),
-  create: (config, state) => (samples, context) => ({
+  config,
+  encode: (series) => [...series],
+  decode: (json) => new Set(json as string[]),
+  create: (cfg, state) => (samples, context) => ({
     samples: samples.map((sample) => {
-      let known = state.get(sample.name) as Set<string> | undefined;
-      if (!known && state.size < config.maxMetrics) state.set(sample.name, (known = new Set()));
+      let known = state.get(sample.name);
+      if (!known && state.size < cfg.maxMetrics) state.set(sample.name, (known = new Set()));
       const key = seriesKey(sample);
-      if (known && (known.has(key) || known.size < config.maxSeriesPerMetric)) {
+      if (known && (known.has(key) || known.size < cfg.maxSeriesPerMetric)) {
         known.add(key);
         return sample;
       }
       context.count("cardinality_overflow");
       const labels: Record<string, string> = { vigil_overflow: "true" };
-      for (const name of config.keepLabels)
+      for (const name of cfg.keepLabels)
         if (sample.labels[name] !== undefined) labels[name] = sample.labels[name];
       return { ...sample, labels };
     }),

@@ -5,27 +5,29 @@ import { z } from "zod";
 import { duration } from "../../services/chassis/config.js";
 import { defineOperator, seriesKey } from "../api.js";
 
-export const dedupe = defineOperator({
+const NEWEST = "~newest";
+const config = z.strictObject({ window: duration.default(300_000) });
+
+export const dedupe = defineOperator<typeof config, number>({
   name: "dedupe",
   description: "Drops samples already seen (same series and timestamp) within a window.",
-  config: z.strictObject({ window: duration.default(300_000) }),
-  create: (config, state) => {
-    let newest = 0;
-    return (samples, context) => {
-      const kept = [];
-      for (const sample of samples) {
-        const key = `${seriesKey(sample)}@${sample.timestamp}`;
-        if (state.get(key) !== undefined) {
-          context.count("duplicate");
-          continue;
-        }
-        state.set(key, sample.timestamp);
-        newest = Math.max(newest, sample.timestamp);
-        kept.push(sample);
+  config,
+  create: (cfg, state) => (samples, context) => {
+    let newest = state.get(NEWEST) ?? 0;
+    const kept = [];
+    for (const sample of samples) {
+      const key = `${seriesKey(sample)}@${sample.timestamp}`;
+      if (state.get(key) !== undefined) {
+        context.count("duplicate");
+        continue;
       }
-      for (const [key, at] of state.entries())
-        if ((at as number) < newest - config.window) state.delete(key);
-      return { samples: kept };
-    };
+      state.set(key, sample.timestamp);
+      newest = Math.max(newest, sample.timestamp);
+      kept.push(sample);
+    }
+    state.set(NEWEST, newest);
+    for (const [key, at] of state.entries())
+      if (key !== NEWEST && at < newest - cfg.window) state.delete(key);
+    return { samples: kept };
   },
 });

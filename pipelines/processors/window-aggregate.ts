@@ -101,11 +101,25 @@ function value(window: Window, aggregate: Aggregate): number | undefined {
   }
 }
 
-export const windowAggregate = defineOperator({
+type Entry = Window | Meta;
+type Encoded = (Omit<Window, "sketch"> & { sketch: string }) | Meta;
+
+export const windowAggregate = defineOperator<typeof config, Entry>({
   name: "window-aggregate",
   description:
     "Event-time tumbling or hopping windows per metric and label group: count, sum, min, max, mean, last, rate, percentiles.",
   config,
+  // A sketch travels as its protobuf bytes; count, sum, min and max are kept beside it.
+  encode: (entry) =>
+    "sketch" in entry
+      ? { ...entry, sketch: Buffer.from(entry.sketch.toProto()).toString("base64") }
+      : entry,
+  decode: (json) => {
+    const entry = json as Encoded;
+    return "sketch" in entry
+      ? { ...entry, sketch: DDSketch.fromProto(Buffer.from(entry.sketch, "base64")) }
+      : entry;
+  },
   create: (cfg, state) => {
     const advance = cfg.advance ?? cfg.size;
     const wanted = new Set(cfg.metrics);

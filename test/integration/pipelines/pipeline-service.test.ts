@@ -23,7 +23,14 @@ describe("pipeline service", () => {
   afterAll(() => admin.disconnect());
 
   it("runs a declared chain from the input topic to the output topic and dead-letters rejected samples", async () => {
-    const [input, output, dlq] = await createTopics(admin, 2, "pipe-in", "pipe-out", "pipe-dlq");
+    const [input, output, dlq, changelog] = await createTopics(
+      admin,
+      2,
+      "pipe-in",
+      "pipe-out",
+      "pipe-dlq",
+      "pipe-changelog",
+    );
     const batches: MetricBatch[] = [
       {
         source: "node-1",
@@ -55,6 +62,7 @@ describe("pipeline service", () => {
         pipelines: [
           {
             name: "clean",
+            changelog,
             inputs: [input],
             output,
             processors: [

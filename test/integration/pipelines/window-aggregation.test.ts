@@ -16,7 +16,7 @@ describe("windowed aggregation through the broker", () => {
   afterAll(() => admin.disconnect());
 
   it("re-keys by cluster, aggregates each cluster's window exactly, closes a quiet source's window and routes late samples", async () => {
-    const [raw, byCluster, aggregated, late, dlq] = await createTopics(
+    const [raw, byCluster, aggregated, late, dlq, changelog] = await createTopics(
       admin,
       3,
       "win-raw",
@@ -24,6 +24,7 @@ describe("windowed aggregation through the broker", () => {
       "win-agg",
       "win-late",
       "win-dlq",
+      "win-changelog",
     );
     const hosts = [
       { host: "a", cluster: "eu" },
@@ -61,9 +62,10 @@ describe("windowed aggregation through the broker", () => {
         log: { level: "silent" },
         topics: { deadLetter: dlq },
         pipelines: [
-          { name: "rekey", inputs: [raw], output: byCluster, keyBy: ["cluster"] },
+          { name: "rekey", inputs: [raw], output: byCluster, keyBy: ["cluster"], stateful: false },
           {
             name: "gpu-by-cluster",
+            changelog,
             inputs: [byCluster],
             output: aggregated,
             late,

@@ -2,7 +2,7 @@
 // registers.
 import { describe, expect, it } from "vitest";
 import { buildChain, runChain } from "../../../pipelines/chain.js";
-import { loadFixtures } from "../../../pipelines/fixtures.js";
+import { loadFixtures, runCase } from "../../../pipelines/fixtures.js";
 import { PROCESSORS } from "../../../pipelines/registry.js";
 
 const fixtures = loadFixtures();
@@ -27,6 +27,19 @@ describe.each(PROCESSORS.map((p) => [p.name, p] as const))("processor %s", (name
     expect(() =>
       buildChain([{ name, config: { ...(fixture?.config as object), nosuchkey: 1 } }]),
     ).toThrow(`processors[0].${name}.nosuchkey: unknown key`);
+  });
+
+  it("gives the same results when its state is snapshot and restored between fixture steps", () => {
+    for (const testCase of fixture?.cases ?? []) {
+      for (let restart = 1; restart < testCase.steps.length; restart++) {
+        for (const [i, step] of runCase(fixture!, testCase.name, restart).entries()) {
+          expect(
+            step.actual,
+            `${testCase.name}, restored before step ${restart + 1}, step ${i + 1}`,
+          ).toEqual(step.expected);
+        }
+      }
+    }
   });
 
   it("returns nothing for an empty batch", () => {
