@@ -31,6 +31,8 @@ export const pipelineSchema = z
     changelog: z.string().min(1).default(TOPICS.pipelineState.name),
     /** How often operators are given the time with no input (closing the windows of quiet sources). */
     tick: duration.default(1_000),
+    /** How long the group waits for a member that stopped heartbeating (e.g. was killed). */
+    sessionTimeout: duration.default(30_000),
     /** Batches of different partitions processed at once. */
     concurrency: z.number().int().min(1).max(64).default(4),
   })

@@ -64,7 +64,11 @@ export function pipelineRunner(
       service.metrics.dropped.inc({ reason: `${processor}:${reason}` }, n),
   };
 
-  async function chainFor(topic: string, partition: number): Promise<PartitionChain> {
+  async function chainFor(
+    topic: string,
+    partition: number,
+    heartbeat: () => Promise<void>,
+  ): Promise<PartitionChain> {
     // After a rebalance, state may have moved on elsewhere: start again from the changelog.
     if (assignment() !== seenAssignment) {
       seenAssignment = assignment();
@@ -78,6 +82,8 @@ export function pipelineRunner(
       ? loadStates(service.kafka, pipeline.changelog, pipeline.name)
       : Promise.resolve(new Map());
     let state: PipelineState | undefined;
+    // Reading the changelog takes a moment: keep our place in the group meanwhile.
+    const beat = setInterval(() => void heartbeat().catch(() => undefined), 1_000);
     try {
       state = (await saved).get(stateKey(pipeline.name, topic, partition));
     } catch (error) {
@@ -86,6 +92,8 @@ export function pipelineRunner(
       throw new RetryableError(
         `cannot read operator state from ${pipeline.changelog}: ${(error as Error).message}`,
       );
+    } finally {
+      clearInterval(beat);
     }
     const steps = buildChain(pipeline.processors);
     if (state) restoreSteps(steps, state);
@@ -99,8 +107,8 @@ export function pipelineRunner(
     return chain;
   }
 
-  const handler: BatchHandler<MetricBatch> = async (records, { topic, partition }) => {
-    const chain = await chainFor(topic, partition);
+  const handler: BatchHandler<MetricBatch> = async (records, { topic, partition, heartbeat }) => {
+    const chain = await chainFor(topic, partition, heartbeat);
     const outputs: OutboundRecord[] = [];
     const rejected: Rejection<MetricBatch>[] = [];
     for (const record of records) {

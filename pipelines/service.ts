@@ -38,6 +38,7 @@ export async function startPipelines(
         groupId: `vigil-pipeline-${pipeline.name}`,
         topics: pipeline.inputs,
         concurrency: pipeline.concurrency,
+        sessionTimeout: pipeline.sessionTimeout,
       }),
       deadLetterTopic: settings.topics.deadLetter,
       decode: (_topic, value) => decode("metric-batch", value),

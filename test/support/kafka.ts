@@ -126,6 +126,10 @@ export interface ChildService {
   stderr: () => string;
 }
 
+const children = new Set<ChildProcess>();
+// A test that times out never reaches its `finally`: no child may outlive the test worker.
+process.once("exit", () => children.forEach((child) => child.kill("SIGKILL")));
+
 /** Runs a service script as a real process (tsx), with its configuration in the environment. */
 export function spawnService(
   script: string,
@@ -141,10 +145,13 @@ export function spawnService(
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
   let errors = "";
   child.stderr!.on("data", (chunk: Buffer) => (errors += chunk.toString()));
   const port = new Promise<number>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on("line", (line) => {
+      if (process.env.VIGIL_TEST_CHILD_LOGS) process.stdout.write(`[child ${child.pid}] ${line}\n`);
       if (line.includes('"service started"')) resolve((JSON.parse(line) as { port: number }).port);
     });
     child.once("exit", (code) =>
