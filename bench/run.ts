@@ -2,12 +2,14 @@
 // Round trips and sink writes run against the servers the tests use (environment or local stack).
 import { resolveServers } from "../test/support/servers.js";
 import { codecBench } from "./codec.bench.js";
+import { pipelinesBench } from "./pipelines.bench.js";
 import { producersBench } from "./producers.bench.js";
 import { roundtripBench } from "./roundtrip.bench.js";
 import { sinksBench } from "./sinks.bench.js";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 await codecBench();
+pipelinesBench();
 const { servers, stop } = await resolveServers();
 try {
   await roundtripBench(servers.kafka);
