@@ -24,14 +24,15 @@ export async function startPipelines(
   });
   const tickers: Periodic[] = [];
   for (const pipeline of settings.pipelines) {
-    let consumer: BatchConsumer | undefined;
+    // The runner asks the consumer, created just below, which partitions it owns.
+    const owner: { consumer?: BatchConsumer } = {};
     const runner = pipelineRunner(
       pipeline,
       service,
-      () => consumer?.assignment() ?? new Set(),
+      () => owner.consumer?.assignment() ?? new Set(),
       now,
     );
-    consumer = createBatchConsumer<MetricBatch>({
+    const consumer = createBatchConsumer<MetricBatch>({
       kafka: service.kafka,
       producer: service.producer,
       settings: consumerSettings.parse({
@@ -48,6 +49,7 @@ export async function startPipelines(
       logger: service.logger.child({ pipeline: pipeline.name }),
       now,
     });
+    owner.consumer = consumer;
     await consumer.start();
     consumers.push(consumer);
     tickers.push(every(pipeline.tick, runner.tick, now));
