@@ -2,7 +2,7 @@
 // Round trips and sink writes run against the servers the tests use (environment or local stack).
 import { resolveServers } from "../test/support/servers.js";
 import { codecBench } from "./codec.bench.js";
-import { pipelinesBench } from "./pipelines.bench.js";
+import { pipelinesBench, pipelinesEndToEndBench } from "./pipelines.bench.js";
 import { producersBench } from "./producers.bench.js";
 import { roundtripBench } from "./roundtrip.bench.js";
 import { sinksBench } from "./sinks.bench.js";
@@ -15,6 +15,7 @@ try {
   await roundtripBench(servers.kafka);
   await sinksBench(servers);
   await producersBench(servers.kafka);
+  await pipelinesEndToEndBench(servers.kafka);
 } finally {
   await stop();
 }
