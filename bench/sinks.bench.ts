@@ -62,6 +62,9 @@ export async function sinksBench(servers: TestServers): Promise<void> {
   seconds = (performance.now() - start) / 1000;
   if (refusedDocs.size > 0) throw new Error(`Elasticsearch refused ${refusedDocs.size} documents`);
   bench(`sink_elasticsearch_docs_batch${es.maxDocs}`, docs.length / seconds, "docs/s");
-  await client.indices.delete({ index: `${logIndex}-*` });
+  // Deleting by wildcard is refused (action.destructive_requires_name): name each index.
+  await client.indices.delete({
+    index: Object.keys(await client.indices.get({ index: `${logIndex}-*` })),
+  });
   await client.close();
 }
