@@ -8,6 +8,7 @@ import type { Kafka } from "kafkajs";
 import { decode, encode } from "../schemas/codec.js";
 import type { PipelineState } from "../schemas/types.js";
 import type { OutboundRecord } from "../services/chassis/producer.js";
+import { readToEnd } from "../services/chassis/read-to-end.js";
 import type { Step } from "./chain.js";
 
 export const stateKey = (pipeline: string, topic: string, partition: number) =>
@@ -50,40 +51,18 @@ export async function loadStates(
   changelog: string,
   pipeline: string,
 ): Promise<Map<string, PipelineState>> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = new Map(
-    (await admin.fetchTopicOffsets(changelog)).map((p) => [p.partition, BigInt(p.high)]),
-  );
-  await admin.disconnect();
   const states = new Map<string, PipelineState>();
-  const pending = new Set(
-    [...ends].filter(([, high]) => high > 0n).map(([partition]) => partition),
+  await readToEnd(
+    kafka,
+    changelog,
+    (messages) => {
+      for (const message of messages) {
+        const state = decode("pipeline-state", message.value);
+        if (state.pipeline === pipeline)
+          states.set(stateKey(pipeline, state.topic, state.partition), state);
+      }
+    },
+    { group: `vigil-restore-${pipeline}` },
   );
-  if (pending.size === 0) return states;
-  const consumer = kafka.consumer({
-    groupId: `vigil-restore-${pipeline}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`,
-    maxWaitTimeInMs: 100,
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [changelog], fromBeginning: true });
-  await new Promise<void>((resolve, reject) => {
-    consumer
-      .run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          for (const message of batch.messages) {
-            const state = decode("pipeline-state", message.value);
-            if (state.pipeline === pipeline)
-              states.set(stateKey(pipeline, state.topic, state.partition), state);
-          }
-          if (BigInt(batch.lastOffset()) + 1n >= ends.get(batch.partition)!)
-            pending.delete(batch.partition);
-          if (pending.size === 0) resolve();
-        },
-      })
-      .catch(reject);
-  });
-  await consumer.disconnect();
   return states;
 }

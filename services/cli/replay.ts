@@ -6,6 +6,7 @@ import type { Kafka } from "kafkajs";
 import { decode } from "../../schemas/codec.js";
 import type { DeadLetter } from "../../schemas/types.js";
 import type { OutboundRecord, OutputProducer } from "../chassis/producer.js";
+import { readToEnd } from "../chassis/read-to-end.js";
 
 export interface ReplayFilter {
   topic?: string;
@@ -40,52 +41,31 @@ export async function replayDeadLetters(options: {
   dryRun: boolean;
 }): Promise<ReplayResult> {
   const { kafka, producer, deadLetterTopic, filter, dryRun } = options;
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = new Map(
-    (await admin.fetchTopicOffsets(deadLetterTopic)).map((p) => [p.partition, BigInt(p.high)]),
-  );
-  await admin.disconnect();
-  const pending = new Set(
-    [...ends].filter(([, high]) => high > 0n).map(([partition]) => partition),
-  );
   const result: ReplayResult = { scanned: 0, replayed: 0, byTopic: {} };
-  if (pending.size === 0) return result;
-
-  const consumer = kafka.consumer({ groupId: `vigil-replay-${Date.now()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [deadLetterTopic], fromBeginning: true });
-  await new Promise<void>((resolve, reject) => {
-    consumer
-      .run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          const out: OutboundRecord[] = [];
-          for (const message of batch.messages) {
-            if (BigInt(message.offset) >= ends.get(batch.partition)!) break;
-            result.scanned += 1;
-            const letter = decode("dead-letter", message.value);
-            if (!matches(letter, filter) || letter.value === null) continue;
-            out.push({
-              topic: letter.originalTopic,
-              key: letter.key,
-              value: letter.value,
-              headers: {
-                ...letter.headers,
-                [REPLAY_HEADER]: `${deadLetterTopic}:${batch.partition}:${message.offset}`,
-              },
-            });
-            result.byTopic[letter.originalTopic] = (result.byTopic[letter.originalTopic] ?? 0) + 1;
-          }
-          if (!dryRun) await producer.send(out);
-          result.replayed += out.length;
-          if (BigInt(batch.lastOffset()) + 1n >= ends.get(batch.partition)!)
-            pending.delete(batch.partition);
-          if (pending.size === 0) resolve();
-        },
-      })
-      .catch(reject);
-  });
-  await consumer.disconnect();
+  await readToEnd(
+    kafka,
+    deadLetterTopic,
+    async (messages, partition) => {
+      const out: OutboundRecord[] = [];
+      for (const message of messages) {
+        result.scanned += 1;
+        const letter = decode("dead-letter", message.value);
+        if (!matches(letter, filter) || letter.value === null) continue;
+        out.push({
+          topic: letter.originalTopic,
+          key: letter.key,
+          value: letter.value,
+          headers: {
+            ...letter.headers,
+            [REPLAY_HEADER]: `${deadLetterTopic}:${partition}:${message.offset}`,
+          },
+        });
+        result.byTopic[letter.originalTopic] = (result.byTopic[letter.originalTopic] ?? 0) + 1;
+      }
+      if (!dryRun) await producer.send(out);
+      result.replayed += out.length;
+    },
+    { group: "vigil-replay" },
+  );
   return result;
 }

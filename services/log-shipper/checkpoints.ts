@@ -4,6 +4,7 @@
 import type { Kafka, Transaction } from "kafkajs";
 import { decode, encode } from "../../schemas/codec.js";
 import type { ShipperCheckpoint } from "../../schemas/types.js";
+import { readToEnd } from "../chassis/read-to-end.js";
 
 export const checkpointKey = (shipper: string, fileId: string) => `${shipper}|${fileId}`;
 
@@ -12,46 +13,18 @@ export async function loadCheckpoints(
   topic: string,
   shipper: string,
 ): Promise<Map<string, ShipperCheckpoint>> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = new Map(
-    (await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]),
-  );
-  await admin.disconnect();
   const found = new Map<string, ShipperCheckpoint>();
-  const pending = new Set(
-    [...ends].filter(([, high]) => high > 0n).map(([partition]) => partition),
+  await readToEnd(
+    kafka,
+    topic,
+    (messages) => {
+      for (const message of messages) {
+        const checkpoint = decode("shipper-checkpoint", message.value);
+        if (checkpoint.shipper === shipper) found.set(checkpoint.fileId, checkpoint);
+      }
+    },
+    { group: `vigil-shipper-restore-${shipper}`, idleMs: 1_500 },
   );
-  if (pending.size === 0) return found;
-
-  const consumer = kafka.consumer({
-    groupId: `vigil-shipper-restore-${shipper}-${Date.now()}`,
-    maxWaitTimeInMs: 100,
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await new Promise<void>((resolve, reject) => {
-    // The last offsets may be transaction markers, which are never delivered: stop at the end or
-    // once nothing more comes.
-    let idle = setTimeout(resolve, 3_000);
-    consumer
-      .run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          clearTimeout(idle);
-          for (const message of batch.messages) {
-            const checkpoint = decode("shipper-checkpoint", message.value);
-            if (checkpoint.shipper === shipper) found.set(checkpoint.fileId, checkpoint);
-          }
-          if (BigInt(batch.lastOffset()) + 1n >= ends.get(batch.partition)!)
-            pending.delete(batch.partition);
-          if (pending.size === 0) resolve();
-          else idle = setTimeout(resolve, 1_500);
-        },
-      })
-      .catch(reject);
-  });
-  await consumer.disconnect();
   return found;
 }
 

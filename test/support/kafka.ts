@@ -4,6 +4,7 @@ import { createInterface } from "node:readline";
 import type { Admin, Kafka } from "kafkajs";
 import { decode, encode } from "../../schemas/codec.js";
 import type { MetricBatch } from "../../schemas/types.js";
+import { readToEnd } from "../../services/chassis/read-to-end.js";
 import { uniqueName } from "./clients.js";
 import type { KafkaEndpoint } from "./servers.js";
 
@@ -69,22 +70,12 @@ export interface ReadRecord {
 
 /** Every record in the topic right now, read with a throwaway consumer group. */
 export async function readTopic(kafka: Kafka, topic: string): Promise<ReadRecord[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = new Map(
-    (await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]),
-  );
-  await admin.disconnect();
-  const total = [...ends.values()].reduce((a, b) => a + b, 0);
   const records: ReadRecord[] = [];
-  if (total === 0) return records;
-  const consumer = kafka.consumer({ groupId: uniqueName("reader") });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        if (Number(message.offset) >= ends.get(partition)!) return;
+  await readToEnd(
+    kafka,
+    topic,
+    (messages, partition) => {
+      for (const message of messages) {
         records.push({
           partition,
           offset: message.offset,
@@ -94,12 +85,11 @@ export async function readTopic(kafka: Kafka, topic: string): Promise<ReadRecord
             Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
           ),
         });
-        if (records.length >= total) resolve();
-      },
-    });
-  });
-  await consumer.disconnect();
-  return records;
+      }
+    },
+    { group: "vigil-test-reader" },
+  );
+  return records.sort((x, y) => x.partition - y.partition || Number(x.offset) - Number(y.offset));
 }
 
 export const idsOf = (records: ReadRecord[]) =>
