@@ -26,6 +26,12 @@ export const pipelineSchema = z
      * record's key: re-partitions a stream by group, e.g. before a cluster-wide aggregate.
      */
     keyBy: z.array(z.string()).optional(),
+    /**
+     * "input": outputs keep the input record's key. "series": each output group of labels and
+     * timestamp is its own record, keyed by them — for aggregates (group + window end), so a replay
+     * writes the very same records whichever instance closes the window.
+     */
+    outputKey: z.enum(["input", "series"]).default("input"),
     /** Keep operator state in the changelog, so restarts and rebalances change no result. */
     stateful: z.boolean().default(true),
     changelog: z.string().min(1).default(TOPICS.pipelineState.name),

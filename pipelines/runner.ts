@@ -12,7 +12,7 @@ import { buildChain, runChain, type ChainTelemetry, type Step } from "./chain.js
 import type { Pipeline } from "./config.js";
 import { loadStates, restoreSteps, snapshotRecord, stateKey } from "./state.js";
 
-/** Output records: under the input record's key, or one per `keyBy` label values. */
+/** Output records: under the input record's key, one per `keyBy` label values, or one per series and time. */
 export function outputRecords(
   pipeline: Pipeline,
   key: Buffer | string | null,
@@ -20,10 +20,10 @@ export function outputRecords(
   samples: MetricSample[],
 ): OutboundRecord[] {
   if (samples.length === 0) return [];
-  if (!pipeline.keyBy && key !== null)
+  if (!pipeline.keyBy && pipeline.outputKey === "input" && key !== null)
     return [{ topic: pipeline.output, key, value: encode("metric-batch", { source, samples }) }];
-  // Without an input record (what a tick closed), each group of labels and timestamp gets its own
-  // deterministic key, so a replay writes the same records.
+  // By series (and, without an input record — what a tick closed — always): each group of labels
+  // and timestamp gets its own deterministic key, so a replay writes the same records.
   const keyOf = (sample: MetricSample) =>
     pipeline.keyBy
       ? pipeline.keyBy.map((label) => sample.labels[label] ?? "").join("|")

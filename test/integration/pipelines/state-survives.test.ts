@@ -102,6 +102,7 @@ describe("operator state across a kill -9", () => {
             late,
             changelog,
             sessionTimeout: "6s",
+            outputKey: "series",
             tick: "500ms",
             processors: [{ "window-aggregate": WINDOW }],
           },
@@ -191,6 +192,13 @@ describe("operator state across a kill -9", () => {
           ...(written.get(`${seriesKey(s)}@${s.timestamp}`) ?? []),
           s.value,
         ]);
+    }
+    // Each aggregate record is keyed by its group and window end, whichever instance wrote it.
+    for (const record of await readTopic(kafka, output!)) {
+      const samples = decode("metric-batch", record.value).samples;
+      expect(
+        new Set(samples.map((s) => `${seriesKey({ name: "", labels: s.labels })}@${s.timestamp}`)),
+      ).toEqual(new Set([record.key]));
     }
     // A replay after the kill may write a window twice, but always with the same value.
     expect([...written].filter(([, values]) => new Set(values).size > 1)).toEqual([]);

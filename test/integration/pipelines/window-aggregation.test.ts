@@ -65,6 +65,7 @@ describe("windowed aggregation through the broker", () => {
           { name: "rekey", inputs: [raw], output: byCluster, keyBy: ["cluster"], stateful: false },
           {
             name: "gpu-by-cluster",
+            outputKey: "series",
             changelog,
             inputs: [byCluster],
             output: aggregated,
