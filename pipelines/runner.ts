@@ -1,6 +1,7 @@
 // One pipeline at work: per input partition, its chain of processor instances (restored from the
 // changelog when the partition is assigned), the records it turns into outputs, late samples and
 // dead letters, and the state snapshot written before each commit.
+import { groupBy } from "../services/chassis/group.js";
 import { encode } from "../schemas/codec.js";
 import type { MetricBatch, MetricSample, PipelineState } from "../schemas/types.js";
 import type { BatchHandler, Rejection } from "../services/chassis/consumer.js";
@@ -28,10 +29,7 @@ export function outputRecords(
     pipeline.keyBy
       ? pipeline.keyBy.map((label) => sample.labels[label] ?? "").join("|")
       : `${seriesKey({ name: "", labels: sample.labels })}@${sample.timestamp}`;
-  const groups = new Map<string, MetricSample[]>();
-  for (const sample of samples)
-    groups.set(keyOf(sample), [...(groups.get(keyOf(sample)) ?? []), sample]);
-  return [...groups].map(([group, list]) => ({
+  return [...groupBy(samples, keyOf)].map(([group, list]) => ({
     topic: pipeline.output,
     key: group,
     value: encode("metric-batch", { source, samples: list }),

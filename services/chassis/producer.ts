@@ -3,6 +3,7 @@
 // kafkajs marks it experimental and it breaks with sequence errors under concurrent sends
 // (tulios/kafkajs#598). A retried send may therefore duplicate; Vigil's consumers are built for
 // that (deterministic sink ids, alert fingerprints), which at-least-once needs anyway.
+import { groupBy } from "./group.js";
 import { CompressionTypes, type Kafka, type Producer } from "kafkajs";
 import type { ServiceMetrics } from "./metrics.js";
 
@@ -35,9 +36,7 @@ export function createProducer(
     disconnect: () => producer.disconnect(),
     async send(records) {
       if (records.length === 0) return;
-      const byTopic = new Map<string, OutboundRecord[]>();
-      for (const record of records)
-        byTopic.set(record.topic, [...(byTopic.get(record.topic) ?? []), record]);
+      const byTopic = groupBy(records, (record) => record.topic);
       await producer.sendBatch({
         acks: -1,
         compression: codec,

@@ -1,6 +1,7 @@
 // The Elasticsearch sink's batch handler: log events (and alerts) become documents; a record any
 // of whose documents Elasticsearch refused is dead-lettered whole with the reasons, while its
 // other documents are written (a replay of it re-creates nothing: 409 counts as written).
+import { appendTo } from "../chassis/group.js";
 import type { Alert, LogBatch } from "../../schemas/types.js";
 import type { BatchHandler, Rejection } from "../chassis/consumer.js";
 import { alertDocument, logDocument, type Doc, type IndexMode } from "./documents.js";
@@ -40,8 +41,7 @@ export function createElasticsearchHandler(
     });
     const refused = await writer.write(docs);
     const reasons = new Map<number, string[]>();
-    for (const [at, reason] of refused)
-      reasons.set(owner[at]!, [...(reasons.get(owner[at]!) ?? []), `${docs[at]!.id}: ${reason}`]);
+    for (const [at, reason] of refused) appendTo(reasons, owner[at]!, `${docs[at]!.id}: ${reason}`);
     const rejected: Rejection<SinkInput>[] = [...reasons].map(([index, list]) => ({
       record: records[index]!,
       stage: "elasticsearch-sink",

@@ -1,5 +1,6 @@
 // Parsed points and log events as Kafka records: grouped by host (so one host's data stays in
 // order on one partition) and split so no record carries more than `maxPerRecord` items.
+import { groupBy } from "../chassis/group.js";
 import { encode } from "../../schemas/codec.js";
 import type { LogEvent, MetricSample } from "../../schemas/types.js";
 import type { OutboundRecord } from "../chassis/producer.js";
@@ -37,12 +38,7 @@ function groupByHost<T>(
   hostOf: (item: T) => string | undefined,
   max: number,
 ): [string, T[]][] {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const host = hostOf(item) || "unknown";
-    groups.set(host, [...(groups.get(host) ?? []), item]);
-  }
-  return [...groups].flatMap(([host, list]) =>
+  return [...groupBy(items, (item) => hostOf(item) || "unknown")].flatMap(([host, list]) =>
     Array.from(
       { length: Math.ceil(list.length / max) },
       (_, i) => [host, list.slice(i * max, (i + 1) * max)] as [string, T[]],

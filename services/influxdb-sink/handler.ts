@@ -2,6 +2,7 @@
 // are written; a record any of whose points the server refused (or that line protocol cannot
 // carry) is dead-lettered whole with the reasons, while all its other points are written.
 // Non-finite values (Prometheus NaN markers, ±Inf) are skipped and counted, not dead-lettered.
+import { appendTo } from "../chassis/group.js";
 import type { MetricBatch } from "../../schemas/types.js";
 import type { BatchHandler, InboundRecord, Rejection } from "../chassis/consumer.js";
 import type { ServiceMetrics } from "../chassis/metrics.js";
@@ -16,8 +17,7 @@ export function createInfluxHandler(
     const lines: string[] = [];
     const owner: number[] = [];
     const problems = new Map<number, string[]>();
-    const note = (record: number, reason: string) =>
-      problems.set(record, [...(problems.get(record) ?? []), reason]);
+    const note = (record: number, reason: string) => appendTo(problems, record, reason);
 
     records.forEach((record, index) => {
       for (const sample of record.decoded.samples) {

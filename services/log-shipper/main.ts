@@ -3,6 +3,7 @@
 // checkpoint — so rotation (rename or copytruncate), restarts and kill -9 neither lose nor repeat
 // a line. Reading waits while a transaction is outstanding: a slow Kafka pauses the shipper and
 // memory stays within one poll's reads.
+import { appendTo } from "../chassis/group.js";
 import { createInterface } from "node:readline";
 import type { Producer } from "kafkajs";
 import { encode } from "../../schemas/codec.js";
@@ -93,8 +94,7 @@ export async function startShipper(
   function gather(): Shipment {
     const at = now();
     const shipment: Shipment = { batches: new Map(), checkpoints: [] };
-    const add = (key: string, event: LogEvent) =>
-      shipment.batches.set(key, [...(shipment.batches.get(key) ?? []), event]);
+    const add = (key: string, event: LogEvent) => appendTo(shipment.batches, key, event);
     for (const [id, file] of tracked) {
       const { lines, truncated } = file.tail.read(cfg.maxReadBytes);
       if (truncated)
