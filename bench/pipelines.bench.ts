@@ -2,6 +2,7 @@
 // one core: this process is single-threaded), the same end to end through the broker (produced,
 // run by the pipeline service, committed), and the memory (RSS) held with 100 000 active series
 // in open windows.
+import { chassisFor } from "../test/support/services.js";
 import { buildChain, runChain } from "../pipelines/chain.js";
 import { pipelineSettings } from "../pipelines/config.js";
 import { startPipelines } from "../pipelines/service.js";
@@ -101,9 +102,7 @@ export async function pipelinesEndToEndBench(endpoint: KafkaEndpoint): Promise<v
   const start = performance.now();
   const service = await startPipelines(
     pipelineSettings.parse({
-      kafka: { brokers: endpoint.brokers },
-      http: { port: 0 },
-      log: { level: "silent" },
+      ...chassisFor(endpoint),
       pipelines: [
         {
           name,

@@ -1,6 +1,7 @@
 // Producer figures: exposition parsing (samples/s, in process), line-protocol parsing (lines/s,
 // in process) and line-protocol ingest end to end (lines/s from HTTP request to Kafka's
 // acknowledgement), with the request sizes used.
+import { chassisFor } from "../test/support/services.js";
 import { readFileSync } from "node:fs";
 import { parseBody } from "../services/http-ingest/line-protocol.js";
 import { startIngest } from "../services/http-ingest/main.js";
@@ -45,9 +46,7 @@ export async function producersBench(endpoint: KafkaEndpoint): Promise<void> {
   await admin.disconnect();
   const ingest = await startIngest(
     ingestSettings.parse({
-      kafka: { brokers: endpoint.brokers },
-      http: { port: 0 },
-      log: { level: "silent" },
+      ...chassisFor(endpoint),
       ingest: { port: 0, auth: "none", metricsTopic: topic },
     }),
   );

@@ -6,6 +6,16 @@ import { startService, type Service } from "../../services/chassis/service.js";
 import { baseSettings, consumerSettings } from "../../services/chassis/settings.js";
 import type { KafkaEndpoint } from "./servers.js";
 
+/** Chassis settings shared by every in-process service under test: our broker, any free port, quiet logs. */
+export function chassisFor(kafka: KafkaEndpoint, deadLetter?: string) {
+  return {
+    kafka: { brokers: kafka.brokers },
+    http: { port: 0 },
+    log: { level: "silent" as const },
+    ...(deadLetter !== undefined && { topics: { deadLetter } }),
+  };
+}
+
 export interface TestServiceOptions {
   name: string;
   kafka: KafkaEndpoint;
@@ -20,12 +30,7 @@ export interface TestServiceOptions {
 export function startTestService(options: TestServiceOptions): Promise<Service> {
   return startService<MetricBatch>({
     name: options.name,
-    settings: baseSettings.parse({
-      kafka: { brokers: options.kafka.brokers },
-      http: { port: 0 },
-      log: { level: "silent" },
-      topics: { deadLetter: options.deadLetter },
-    }),
+    settings: baseSettings.parse(chassisFor(options.kafka, options.deadLetter)),
     consume: {
       settings: consumerSettings.parse({
         groupId: options.groupId,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { chassisFor } from "../../support/services.js";
 import { decode, encode } from "../../../schemas/codec.js";
 import type { MetricBatch, MetricSample } from "../../../schemas/types.js";
 import { pipelineSettings } from "../../../pipelines/config.js";
@@ -55,10 +56,7 @@ describe("pipeline service", () => {
 
     const service = await startPipelines(
       pipelineSettings.parse({
-        kafka: { brokers: endpoint.brokers },
-        http: { port: 0 },
-        log: { level: "silent" },
-        topics: { deadLetter: dlq },
+        ...chassisFor(endpoint, dlq),
         pipelines: [
           {
             name: "clean",

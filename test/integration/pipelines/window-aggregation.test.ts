@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { chassisFor } from "../../support/services.js";
 import { decode, encode } from "../../../schemas/codec.js";
 import type { MetricBatch, MetricSample } from "../../../schemas/types.js";
 import { pipelineSettings } from "../../../pipelines/config.js";
@@ -57,10 +58,7 @@ describe("windowed aggregation through the broker", () => {
 
     const service = await startPipelines(
       pipelineSettings.parse({
-        kafka: { brokers: endpoint.brokers },
-        http: { port: 0 },
-        log: { level: "silent" },
-        topics: { deadLetter: dlq },
+        ...chassisFor(endpoint, dlq),
         pipelines: [
           { name: "rekey", inputs: [raw], output: byCluster, keyBy: ["cluster"], stateful: false },
           {

@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { chassisFor } from "../../support/services.js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { decode } from "../../../schemas/codec.js";
 import { startGpuAgent } from "../../../services/gpu-agent/main.js";
@@ -13,9 +14,7 @@ const admin = kafka.admin();
 const agentFor = (topic: string, nvidiaSmi: string) =>
   startGpuAgent(
     gpuAgentSettings.parse({
-      kafka: { brokers: endpoint.brokers },
-      http: { port: 0 },
-      log: { level: "silent" },
+      ...chassisFor(endpoint),
       agent: { interval: "200ms", host: "gpu-node-7", topic, nvidiaSmi },
     }),
   );

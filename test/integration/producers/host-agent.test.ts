@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { chassisFor } from "../../support/services.js";
 import { cpus } from "node:os";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { decode } from "../../../schemas/codec.js";
@@ -20,9 +21,7 @@ describe("host metrics agent", () => {
     const [topic] = await createTopics(admin, 1, "host-metrics");
     const agent = await startHostAgent(
       hostAgentSettings.parse({
-        kafka: { brokers: endpoint.brokers },
-        http: { port: 0 },
-        log: { level: "silent" },
+        ...chassisFor(endpoint),
         agent: { interval: "300ms", host: "test-host", labels: { cluster: "ci" }, topic },
       }),
     );

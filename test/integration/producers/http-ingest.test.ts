@@ -1,4 +1,5 @@
 import { gzipSync } from "node:zlib";
+import { chassisFor } from "../../support/services.js";
 import { InfluxDB, Point } from "@influxdata/influxdb-client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { decode } from "../../../schemas/codec.js";
@@ -27,9 +28,7 @@ describe("HTTP ingest", () => {
     process.env.VIGIL_TEST_INGEST_TOKEN = TOKEN;
     ingest = await startIngest(
       ingestSettings.parse({
-        kafka: { brokers: endpoint.brokers },
-        http: { port: 0 },
-        log: { level: "silent" },
+        ...chassisFor(endpoint),
         ingest: {
           port: 0,
           token: { env: "VIGIL_TEST_INGEST_TOKEN" },
@@ -163,9 +162,7 @@ describe("HTTP ingest under backpressure", () => {
     await fresh.disconnect();
     const ingest = await startIngest(
       ingestSettings.parse({
-        kafka: { brokers: endpoint.brokers },
-        http: { port: 0 },
-        log: { level: "silent" },
+        ...chassisFor(endpoint),
         ingest: { port: 0, auth: "none", maxInFlightBytes: 1, metricsTopic: topic },
       }),
     );

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
+import { chassisFor } from "../../support/services.js";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -37,9 +38,7 @@ describe("Prometheus scrape producer", () => {
     const vigil = await startService({
       name: "scraped-service",
       settings: baseSettings.parse({
-        kafka: { brokers: endpoint.brokers },
-        http: { port: 0 },
-        log: { level: "silent" },
+        ...chassisFor(endpoint),
       }),
     });
     vigil.metrics.deadLetters.inc({ code: "VGL_VALIDATE" }, 3);
@@ -61,9 +60,7 @@ describe("Prometheus scrape producer", () => {
 
     const scraper = await startScraper(
       scrapeSettings.parse({
-        kafka: { brokers: endpoint.brokers },
-        http: { port: 0 },
-        log: { level: "silent" },
+        ...chassisFor(endpoint),
         scrape: {
           topic,
           refresh: "200ms",

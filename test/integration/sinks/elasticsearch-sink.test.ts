@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { chassisFor } from "../../support/services.js";
 import { decode, encode } from "../../../schemas/codec.js";
 import type { Alert, LogBatch, LogEvent } from "../../../schemas/types.js";
 import { startElasticsearchSink } from "../../../services/elasticsearch-sink/main.js";
@@ -78,10 +79,7 @@ async function sinkFor(
 ) {
   const groupId = uniqueName("es-sink");
   const settings = elasticsearchSinkSettings.parse({
-    kafka: { brokers: servers.kafka.brokers },
-    http: { port: 0 },
-    log: { level: "silent" },
-    topics: { deadLetter: topics.dlq },
+    ...chassisFor(servers.kafka, topics.dlq),
     consumer: {
       groupId,
       topics: [topics.logs, ...(topics.alerts ? [topics.alerts] : [])],

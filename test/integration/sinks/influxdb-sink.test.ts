@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { chassisFor } from "../../support/services.js";
 import { decode, encode } from "../../../schemas/codec.js";
 import type { MetricBatch, MetricSample } from "../../../schemas/types.js";
 import { startInfluxSink } from "../../../services/influxdb-sink/main.js";
@@ -61,9 +62,7 @@ const expected = (batches: MetricBatch[]): StoredPoint[] =>
 async function sinkFor(input: string, deadLetter: string, db: string) {
   const groupId = uniqueName("influx-sink");
   const settings = influxSinkSettings.parse({
-    kafka: { brokers: servers.kafka.brokers },
-    http: { port: 0 },
-    log: { level: "silent" },
+    ...chassisFor(servers.kafka),
     topics: { deadLetter },
     consumer: {
       groupId,

@@ -1,6 +1,7 @@
 // The stores go down for real: the local stack's InfluxDB or Elasticsearch process is stopped
 // for 30 s in the middle of a stream, then started again. Needs the local stack (our machines
 // and CI); against servers from the environment or testcontainers these two are reported skipped.
+import { chassisFor } from "../../support/services.js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { encode } from "../../../schemas/codec.js";
 import type { LogBatch, MetricBatch } from "../../../schemas/types.js";
@@ -63,6 +64,15 @@ async function produceRange(topic: string, from: number, to: number, value: (i: 
   await producer.disconnect();
 }
 
+/** Small fetches and quick retries, so the outage catches batches in flight and recovery is prompt. */
+const sinkConsumer = (groupId: string, topic: string) => ({
+  groupId,
+  topics: [topic],
+  sessionTimeout: "10s",
+  maxBytesPerPartition: 16_384,
+  retry: { initial: "200ms", max: "2s" },
+});
+
 const recordsIn = async (service: Service) =>
   (await service.metrics.recordsIn.get()).values.reduce((sum, v) => sum + v.value, 0);
 
@@ -113,17 +123,8 @@ describe("sinks through a store outage", () => {
       const groupId = uniqueName("outage-influx");
       const service = await startInfluxSink(
         influxSinkSettings.parse({
-          kafka: { brokers: servers.kafka.brokers },
-          http: { port: 0 },
-          log: { level: "silent" },
-          topics: { deadLetter: dlq },
-          consumer: {
-            groupId,
-            topics: [topic],
-            sessionTimeout: "10s",
-            maxBytesPerPartition: 16_384,
-            retry: { initial: "200ms", max: "2s" },
-          },
+          ...chassisFor(servers.kafka, dlq),
+          consumer: sinkConsumer(groupId, topic!),
           influx: { url: servers.influx.url, bucket: `${db}/autogen`, timeout: "2s" },
         }),
       );
@@ -152,17 +153,8 @@ describe("sinks through a store outage", () => {
       const groupId = uniqueName("outage-es");
       const service = await startElasticsearchSink(
         elasticsearchSinkSettings.parse({
-          kafka: { brokers: servers.kafka.brokers },
-          http: { port: 0 },
-          log: { level: "silent" },
-          topics: { deadLetter: dlq },
-          consumer: {
-            groupId,
-            topics: [topic],
-            sessionTimeout: "10s",
-            maxBytesPerPartition: 16_384,
-            retry: { initial: "200ms", max: "2s" },
-          },
+          ...chassisFor(servers.kafka, dlq),
+          consumer: sinkConsumer(groupId, topic!),
           alertTopics: [],
           elasticsearch: {
             url: servers.elasticsearch.url,
