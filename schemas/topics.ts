@@ -127,10 +127,6 @@ export type TopicName = (typeof TOPICS)[keyof typeof TOPICS]["name"];
 
 export const ALL_TOPICS: readonly TopicSpec[] = Object.values(TOPICS);
 
-export function topicByName(name: string): TopicSpec | undefined {
-  return ALL_TOPICS.find((t) => t.name === name);
-}
-
 /** The topic configs Vigil manages for a topic; others are left as the broker sets them. */
 export function topicConfig(spec: TopicSpec): Record<string, string> {
   return { "cleanup.policy": spec.cleanupPolicy, "retention.ms": String(spec.retentionMs) };

@@ -4,8 +4,6 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Kafka } from "kafkajs";
-import { decode } from "../../schemas/codec.js";
-import { topicByName } from "../../schemas/topics.js";
 import {
   createBatchConsumer,
   type BatchConsumer,
@@ -22,8 +20,8 @@ import type { BaseSettings, ConsumerSettings } from "./settings.js";
 export interface ConsumeOptions<T> {
   settings: ConsumerSettings;
   handler: BatchHandler<T>;
-  /** Defaults to decoding with the schema the topic catalogue declares for the topic. */
-  decode?: (topic: string, value: Buffer | null) => T;
+  /** Turns a record value into the handler's input; throws (with a `code`) when it cannot. */
+  decode: (topic: string, value: Buffer | null) => T;
   hooks?: ConsumerHooks;
 }
 
@@ -50,16 +48,6 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-/** Decodes a record with the schema the catalogue declares for its topic. */
-export function catalogueDecode(topic: string, value: Buffer | null): unknown {
-  const spec = topicByName(topic);
-  if (!spec)
-    throw Object.assign(new Error(`topic ${topic} is not in the catalogue`), {
-      code: "VGL_DECODE_UNKNOWN_SCHEMA",
-    });
-  return decode(spec.subject, value);
-}
-
 export async function startService<T = unknown>(options: ServiceOptions<T>): Promise<Service> {
   const { name, settings } = options;
   const logger = createLogger(name, settings.log.level);
@@ -75,7 +63,7 @@ export async function startService<T = unknown>(options: ServiceOptions<T>): Pro
       producer,
       settings: options.consume.settings,
       deadLetterTopic: settings.topics.deadLetter,
-      decode: options.consume.decode ?? ((topic, value) => catalogueDecode(topic, value) as T),
+      decode: options.consume.decode,
       handler: options.consume.handler,
       metrics,
       logger,
