@@ -58,6 +58,14 @@ function hashmod(value: string, modulus: number): string {
   return String(digest.readBigUInt64BE(8) % BigInt(modulus));
 }
 
+// Compiled once per distinct regex, not once per rule per sample.
+const compiled = new Map<string, RegExp>();
+function anchored(regex: string): RegExp {
+  let re = compiled.get(regex);
+  if (!re) compiled.set(regex, (re = new RegExp(`^(?:${regex})$`)));
+  return re;
+}
+
 /** Applies the rules to a label set (with __name__); undefined when the sample is dropped. */
 export function relabelLabels(
   rules: Rule[],
@@ -65,7 +73,7 @@ export function relabelLabels(
 ): Record<string, string> | undefined {
   const labels = { ...input };
   for (const r of rules) {
-    const re = new RegExp(`^(?:${r.regex})$`);
+    const re = anchored(r.regex);
     const value = r.source_labels.map((name) => labels[name] ?? "").join(r.separator);
     switch (r.action) {
       case "keep":
