@@ -3,15 +3,14 @@
 // dead letters, and the state snapshot written before each commit.
 import { groupBy } from "../services/chassis/group.js";
 import { encode } from "../schemas/codec.js";
-import type { MetricBatch, MetricSample, PipelineState } from "../schemas/types.js";
+import type { MetricBatch, MetricSample } from "../schemas/types.js";
 import type { BatchHandler, Rejection } from "../services/chassis/consumer.js";
-import { RetryableError } from "../services/chassis/errors.js";
 import type { OutboundRecord } from "../services/chassis/producer.js";
 import type { Service } from "../services/chassis/service.js";
 import { seriesKey } from "./api.js";
 import { buildChain, runChain, type ChainTelemetry, type Step } from "./chain.js";
 import type { Pipeline } from "./config.js";
-import { loadStates, restoreSteps, snapshotRecord, stateKey } from "./state.js";
+import { partitionStates, restoreSteps, snapshotRecord, snapshotSteps } from "./state.js";
 
 /** Output records: under the input record's key, one per `keyBy` label values, or one per series and time. */
 export function outputRecords(
@@ -48,9 +47,23 @@ export function pipelineRunner(
   assignment: () => ReadonlySet<string>,
   now: () => number,
 ) {
-  const chains = new Map<string, PartitionChain>();
-  let seenAssignment: ReadonlySet<string> | undefined;
-  let saved: Promise<Map<string, PipelineState>> | undefined;
+  const chains = partitionStates<PartitionChain>({
+    kafka: service.kafka,
+    changelog: pipeline.changelog,
+    owner: pipeline.name,
+    stateful: pipeline.stateful,
+    assignment,
+    create: (saved) => {
+      const steps = buildChain(pipeline.processors);
+      if (saved) restoreSteps(steps, saved);
+      return { steps, lastOffset: saved?.lastOffset ?? -1 };
+    },
+    onRestore: (topic, partition, saved) =>
+      service.logger.info(
+        { pipeline: pipeline.name, topic, partition, lastOffset: saved.lastOffset },
+        "operator state restored",
+      ),
+  });
   const telemetry: ChainTelemetry = {
     step: (processor, samplesIn, samplesOut, rejected) => {
       const labels = { pipeline: pipeline.name, processor };
@@ -62,51 +75,8 @@ export function pipelineRunner(
       service.metrics.dropped.inc({ reason: `${processor}:${reason}` }, n),
   };
 
-  async function chainFor(
-    topic: string,
-    partition: number,
-    heartbeat: () => Promise<void>,
-  ): Promise<PartitionChain> {
-    // After a rebalance, state may have moved on elsewhere: start again from the changelog.
-    if (assignment() !== seenAssignment) {
-      seenAssignment = assignment();
-      chains.clear();
-      saved = undefined;
-    }
-    const at = `${topic}:${partition}`;
-    let chain = chains.get(at);
-    if (chain) return chain;
-    saved ??= pipeline.stateful
-      ? loadStates(service.kafka, pipeline.changelog, pipeline.name)
-      : Promise.resolve(new Map());
-    let state: PipelineState | undefined;
-    // Reading the changelog takes a moment: keep our place in the group meanwhile.
-    const beat = setInterval(() => void heartbeat().catch(() => undefined), 1_000);
-    try {
-      state = (await saved).get(stateKey(pipeline.name, topic, partition));
-    } catch (error) {
-      saved = undefined;
-      // Not the data's fault: the batch waits (and its partition with it) until state can be read.
-      throw new RetryableError(
-        `cannot read operator state from ${pipeline.changelog}: ${(error as Error).message}`,
-      );
-    } finally {
-      clearInterval(beat);
-    }
-    const steps = buildChain(pipeline.processors);
-    if (state) restoreSteps(steps, state);
-    chain = { steps, lastOffset: state?.lastOffset ?? -1 };
-    chains.set(at, chain);
-    if (state)
-      service.logger.info(
-        { pipeline: pipeline.name, topic, partition, lastOffset: state.lastOffset },
-        "operator state restored",
-      );
-    return chain;
-  }
-
   const handler: BatchHandler<MetricBatch> = async (records, { topic, partition, heartbeat }) => {
-    const chain = await chainFor(topic, partition, heartbeat);
+    const chain = await chains.get(topic, partition, heartbeat);
     const outputs: OutboundRecord[] = [];
     const rejected: Rejection<MetricBatch>[] = [];
     for (const record of records) {
@@ -146,7 +116,7 @@ export function pipelineRunner(
 
   /** After the batch's outputs are acknowledged, before its offset is committed. */
   async function beforeCommit(topic: string, partition: number): Promise<void> {
-    const chain = chains.get(`${topic}:${partition}`);
+    const chain = chains.peek(topic, partition);
     if (!pipeline.stateful || !chain) return;
     await service.producer.send([
       snapshotRecord(
@@ -155,7 +125,7 @@ export function pipelineRunner(
         topic,
         partition,
         chain.lastOffset,
-        chain.steps,
+        snapshotSteps(chain.steps),
         now(),
       ),
     ]);
@@ -164,7 +134,7 @@ export function pipelineRunner(
   /** Gives every partition's operators the time: windows of quiet sources close. */
   async function tick(): Promise<void> {
     const source = `pipeline/${pipeline.name}`;
-    const outputs = [...chains.values()].flatMap((chain) =>
+    const outputs = [...chains.entries()].flatMap(([, chain]) =>
       outputRecords(pipeline, null, source, runChain(chain.steps, [], now, telemetry).samples),
     );
     if (outputs.length === 0) return;

@@ -8,6 +8,7 @@ import type { Kafka } from "kafkajs";
 import { decode, encode } from "../schemas/codec.js";
 import type { PipelineState } from "../schemas/types.js";
 import type { OutboundRecord } from "../services/chassis/producer.js";
+import { RetryableError } from "../services/chassis/errors.js";
 import { readToEnd } from "../services/chassis/read-to-end.js";
 import type { Step } from "./chain.js";
 
@@ -20,7 +21,7 @@ export function snapshotRecord(
   topic: string,
   partition: number,
   lastOffset: number,
-  steps: Step[],
+  snapshot: unknown,
   now: number,
 ): OutboundRecord {
   const state: PipelineState = {
@@ -28,7 +29,7 @@ export function snapshotRecord(
     topic,
     partition,
     lastOffset,
-    steps: JSON.stringify(steps.map((s) => s.snapshot?.() ?? null)),
+    steps: JSON.stringify(snapshot),
     time: now,
   };
   return {
@@ -37,6 +38,8 @@ export function snapshotRecord(
     value: encode("pipeline-state", state),
   };
 }
+
+export const snapshotSteps = (steps: Step[]) => steps.map((s) => s.snapshot?.() ?? null);
 
 export function restoreSteps(steps: Step[], state: PipelineState): void {
   const snapshots = JSON.parse(state.steps) as unknown[];
@@ -65,4 +68,72 @@ export async function loadStates(
     { group: `vigil-restore-${pipeline}` },
   );
   return states;
+}
+
+export interface PartitionStateOptions<T> {
+  kafka: Kafka;
+  changelog: string;
+  /** Whose state: the pipeline's (or detector's) name in the changelog. */
+  owner: string;
+  /** Without it, every partition starts empty. */
+  stateful: boolean;
+  /** The partitions this member owns now; a new set means a rebalance happened. */
+  assignment: () => ReadonlySet<string>;
+  /** The in-memory state of a partition, from what the changelog held (if anything). */
+  create: (saved: PipelineState | undefined) => T;
+  onRestore?: (topic: string, partition: number, saved: PipelineState) => void;
+}
+
+/**
+ * The in-memory state of each input partition this member owns, restored from the changelog the
+ * first time a partition is seen — and again after any rebalance, since the state may have moved
+ * on elsewhere meanwhile.
+ */
+export function partitionStates<T>(options: PartitionStateOptions<T>) {
+  const states = new Map<string, T>();
+  let seenAssignment: ReadonlySet<string> | undefined;
+  let saved: Promise<Map<string, PipelineState>> | undefined;
+
+  async function get(topic: string, partition: number, heartbeat: () => Promise<void>): Promise<T> {
+    if (options.assignment() !== seenAssignment) {
+      seenAssignment = options.assignment();
+      states.clear();
+      saved = undefined;
+    }
+    const at = `${topic}:${partition}`;
+    const known = states.get(at);
+    if (known) return known;
+    saved ??= options.stateful
+      ? loadStates(options.kafka, options.changelog, options.owner)
+      : Promise.resolve(new Map());
+    let state: PipelineState | undefined;
+    // Reading the changelog takes a moment: keep our place in the group meanwhile.
+    const beat = setInterval(() => void heartbeat().catch(() => undefined), 1_000);
+    try {
+      state = (await saved).get(stateKey(options.owner, topic, partition));
+    } catch (error) {
+      saved = undefined;
+      // Not the data's fault: the batch waits (and its partition with it) until state can be read.
+      throw new RetryableError(
+        `cannot read state from ${options.changelog}: ${(error as Error).message}`,
+      );
+    } finally {
+      clearInterval(beat);
+    }
+    const created = options.create(state);
+    states.set(at, created);
+    if (state) options.onRestore?.(topic, partition, state);
+    return created;
+  }
+
+  return {
+    get,
+    peek: (topic: string, partition: number) => states.get(`${topic}:${partition}`),
+    entries: () => states.entries(),
+    /** Forgets everything: the next use re-reads the changelog (after a failed write). */
+    reset: () => {
+      states.clear();
+      saved = undefined;
+    },
+  };
 }

@@ -20,6 +20,7 @@ export const SCHEMA_VERSIONS: readonly SchemaVersion[] = [
   { id: 102, subject: "metric-batch", version: 2, file: "metric-batch.v2.avsc" },
   { id: 201, subject: "log-batch", version: 1, file: "log-batch.v1.avsc" },
   { id: 301, subject: "alert", version: 1, file: "alert.v1.avsc" },
+  { id: 302, subject: "alert", version: 2, file: "alert.v2.avsc" },
   { id: 401, subject: "dead-letter", version: 1, file: "dead-letter.v1.avsc" },
   { id: 501, subject: "shipper-checkpoint", version: 1, file: "shipper-checkpoint.v1.avsc" },
   { id: 601, subject: "pipeline-state", version: 1, file: "pipeline-state.v1.avsc" },

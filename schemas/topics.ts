@@ -15,6 +15,8 @@ export interface TopicSpec {
   /** How long records are kept (ms); -1 keeps them forever (compacted state). */
   retentionMs: number;
   cleanupPolicy: "delete" | "compact";
+  /** Largest record batch the topic takes, when above the broker's default (state snapshots). */
+  maxMessageBytes?: number;
   description: string;
 }
 
@@ -90,7 +92,8 @@ export const TOPICS = {
     partitions: 3,
     retentionMs: -1,
     cleanupPolicy: "compact",
-    description: "Latest state of every alert, compacted; restored by detectors after a restart.",
+    description:
+      "Latest event of every alert (re-sends aside), compacted: where a consumer that starts late learns what fires.",
   },
   shipperCheckpoints: {
     name: "telemetry.shipper.checkpoints",
@@ -109,8 +112,9 @@ export const TOPICS = {
     partitions: 3,
     retentionMs: -1,
     cleanupPolicy: "compact",
+    maxMessageBytes: 32 * 1024 * 1024,
     description:
-      "Operator state of the pipelines, restored when a partition is assigned (restart or rebalance).",
+      "Operator state of the pipelines and detectors, restored when a partition is assigned (restart or rebalance).",
   },
   deadLetter: {
     name: "telemetry.deadletter",
@@ -129,5 +133,11 @@ export const ALL_TOPICS: readonly TopicSpec[] = Object.values(TOPICS);
 
 /** The topic configs Vigil manages for a topic; others are left as the broker sets them. */
 export function topicConfig(spec: TopicSpec): Record<string, string> {
-  return { "cleanup.policy": spec.cleanupPolicy, "retention.ms": String(spec.retentionMs) };
+  return {
+    "cleanup.policy": spec.cleanupPolicy,
+    "retention.ms": String(spec.retentionMs),
+    ...(spec.maxMessageBytes !== undefined && {
+      "max.message.bytes": String(spec.maxMessageBytes),
+    }),
+  };
 }

@@ -47,6 +47,12 @@ export interface Alert {
   endsAt: number | null;
   value: number;
   threshold: number | null;
+  /** A periodic re-send of a firing alert whose state did not change. */
+  resend: boolean;
+  /** Changed state too often: held firing until it settles. */
+  flapping: boolean;
+  /** When the detector emitted the event (ms since the Unix epoch; 0 when unknown). */
+  sentAt: number;
 }
 
 export interface DeadLetter {

@@ -95,7 +95,7 @@ export function loadConfig<S extends z.ZodType>(schema: S, options: LoadOptions 
 /** A duration in milliseconds, given as a number or a string like "30s", "5m", "250ms". */
 export const duration = z.union([z.number(), z.string()]).transform((given, ctx) => {
   if (typeof given === "number" && Number.isInteger(given) && given >= 0) return given;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(String(given).trim());
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(String(given).trim());
   if (!match) {
     ctx.addIssue({
       code: "custom",
@@ -103,6 +103,8 @@ export const duration = z.union([z.number(), z.string()]).transform((given, ctx)
     });
     return z.NEVER;
   }
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as "ms" | "s" | "m" | "h"];
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+    match[2] as "ms" | "s" | "m" | "h" | "d"
+  ];
   return Math.round(Number(match[1]) * unit);
 });

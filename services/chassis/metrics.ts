@@ -47,6 +47,18 @@ export function createMetrics(service: string) {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
       registers,
     }),
+    alertEvents: new Counter({
+      name: "vigil_alert_events_total",
+      help: "Alert events published, by rule and status (firing, resolved, resend).",
+      labelNames: ["rule", "status"],
+      registers,
+    }),
+    alertTracks: new Gauge({
+      name: "vigil_detector_tracks",
+      help: "Rule × series tracks the detector holds, by input partition.",
+      labelNames: ["topic", "partition"],
+      registers,
+    }),
     lag: new Gauge({
       name: "vigil_consumer_lag_records",
       help: "Records behind the partition's high watermark after the last processed batch.",

@@ -24,6 +24,9 @@ export async function readToEnd(
   const consumer = kafka.consumer({
     groupId: `${options.group}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`,
     maxWaitTimeInMs: 100,
+    // State snapshots can be large: fetch a whole one at once.
+    maxBytesPerPartition: 64 * 1024 * 1024,
+    maxBytes: 128 * 1024 * 1024,
   });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });

@@ -63,6 +63,9 @@ const alert: Alert = {
   endsAt: null,
   value: 91,
   threshold: 85,
+  resend: false,
+  flapping: false,
+  sentAt: 0,
 };
 
 async function produce(topic: string, messages: { key: string; value: Buffer }[]) {
