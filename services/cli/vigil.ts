@@ -2,6 +2,8 @@
 //   topics apply [--dry-run] [--replication-factor N]   make the broker match the topic catalogue
 //   topics list                                         print the catalogue
 //   deadletter replay [--topic T] [--code C] [--stage S] [--since ISO-TIME] [--dry-run]
+//   rules test FILE...                                  run rule unit tests (promtool style)
+//   rules check FILE...                                 validate rule files
 // Kafka settings come from the service configuration (VIGIL_CONFIG file, VIGIL__KAFKA__BROKERS…).
 import { parseArgs } from "node:util";
 import { ALL_TOPICS } from "../../schemas/topics.js";
@@ -13,13 +15,16 @@ import { createProducer } from "../chassis/producer.js";
 import { baseSettings } from "../chassis/settings.js";
 import { scaffold } from "../../pipelines/scaffold.js";
 import { replayDeadLetters } from "./replay.js";
+import { checkRules, testRules } from "./rules.js";
 import { applyTopics, describeChange, planTopics } from "./topics.js";
 
 const usage = `usage: npm run vigil -- <command>
   topics apply [--dry-run] [--replication-factor N]
   topics list
   deadletter replay [--topic T] [--code C] [--stage S] [--since 2026-11-25T10:00:00Z] [--dry-run]
-  processor new <name> [--stateful]`;
+  processor new <name> [--stateful]
+  rules test FILE...     run rule unit tests (e.g. pipelines/rules/builtin.rules.test.yaml)
+  rules check FILE...    validate rule files`;
 
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -41,6 +46,14 @@ async function main(): Promise<number> {
       `wrote ${files.join(", ")}\nnext: write the processor, its fixture cases, and run npm test`,
     );
     return 0;
+  }
+  if (command === "rules test" || command === "rules check") {
+    const files = positionals.slice(2);
+    if (files.length === 0) {
+      console.error(usage);
+      return 2;
+    }
+    return command === "rules test" ? testRules(files) : checkRules(files);
   }
   if (command === "topics list") {
     for (const t of ALL_TOPICS) {

@@ -117,7 +117,7 @@ export function alertEvent(rule: Rule, alert: AlertTrack, details: EventDetails)
 
 function describe(labels: Record<string, string>): string {
   return Object.entries(labels)
-    .filter(([k]) => k !== "alertname" && k !== "severity")
+    .filter(([k]) => k !== "alertname" && k !== "severity" && k !== "nodata")
     .map(([k, v]) => `${k}=${v}`)
     .join(",");
 }
