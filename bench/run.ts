@@ -2,6 +2,7 @@
 // Round trips and sink writes run against the servers the tests use (environment or local stack).
 import { resolveServers } from "../test/support/servers.js";
 import { codecBench } from "./codec.bench.js";
+import { detectorBench, detectorLatencyBench } from "./detector.bench.js";
 import { pipelinesBench, pipelinesEndToEndBench } from "./pipelines.bench.js";
 import { producersBench } from "./producers.bench.js";
 import { roundtripBench } from "./roundtrip.bench.js";
@@ -10,12 +11,14 @@ import { sinksBench } from "./sinks.bench.js";
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 await codecBench();
 pipelinesBench();
+detectorBench();
 const { servers, stop } = await resolveServers();
 try {
   await roundtripBench(servers.kafka);
   await sinksBench(servers);
   await producersBench(servers.kafka);
   await pipelinesEndToEndBench(servers.kafka);
+  await detectorLatencyBench(servers.kafka);
 } finally {
   await stop();
 }

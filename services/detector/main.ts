@@ -9,7 +9,7 @@
 // state that knows they were sent, or none of them. Input redelivered after a crash is skipped
 // up to the snapshot's offset; a restarted detector neither resets `for` timers nor fires or
 // resolves anything twice.
-import type { Producer } from "kafkajs";
+import { CompressionTypes, type Producer } from "kafkajs";
 import PQueue from "p-queue";
 import { decode, encode } from "../../schemas/codec.js";
 import type { Alert, MetricBatch } from "../../schemas/types.js";
@@ -68,8 +68,13 @@ export async function startDetector(
     transactionalId: `vigil-detector-${cfg.name}-${cfg.instance}`,
     idempotent: true,
     maxInFlightRequests: 1,
+    // A transaction begun right after the previous commit is often told CONCURRENT_TRANSACTIONS
+    // while the broker writes the markers: retry within milliseconds, not kafkajs's 300 ms.
+    retry: { initialRetryTime: 10, maxRetryTime: 2_000, retries: 30 },
   });
   await producer.connect();
+  // Snapshots are repetitive JSON: gzip takes them down to about a tenth.
+  const compression = CompressionTypes.GZIP;
   // One transaction at a time: batches and ticks take turns.
   const turns = new PQueue({ concurrency: 1 });
 
@@ -83,10 +88,10 @@ export async function startDetector(
     try {
       if (events.length > 0) {
         const messages = events.map((e) => ({ key: e.fingerprint, value: encode("alert", e) }));
-        await transaction.send({ topic: cfg.output, acks: -1, messages });
+        await transaction.send({ topic: cfg.output, acks: -1, compression, messages });
         const changes = messages.filter((_, i) => !events[i]!.resend);
         if (changes.length > 0)
-          await transaction.send({ topic: cfg.state, acks: -1, messages: changes });
+          await transaction.send({ topic: cfg.state, acks: -1, compression, messages: changes });
       }
       const snapshot = snapshotRecord(
         cfg.changelog,
@@ -97,7 +102,7 @@ export async function startDetector(
         state.engine.snapshot(),
         now(),
       );
-      await transaction.send({ topic: cfg.changelog, acks: -1, messages: [snapshot] });
+      await transaction.send({ topic: cfg.changelog, acks: -1, compression, messages: [snapshot] });
       await transaction.commit();
     } catch (error) {
       await transaction.abort().catch(() => undefined);

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { loadConfig } from "../../services/chassis/config.js";
+import { detectorSettings } from "../../services/detector/settings.js";
 import { elasticsearchSinkSettings } from "../../services/elasticsearch-sink/settings.js";
 import { gpuAgentSettings } from "../../services/gpu-agent/settings.js";
 import { hostAgentSettings } from "../../services/host-agent/settings.js";
@@ -18,6 +19,7 @@ const examples: [string, z.ZodType][] = [
   ["http-ingest", ingestSettings],
   ["influxdb-sink", influxSinkSettings],
   ["elasticsearch-sink", elasticsearchSinkSettings],
+  ["detector", detectorSettings],
 ];
 
 describe("example configurations", () => {
