@@ -24,6 +24,9 @@ export const SCHEMA_VERSIONS: readonly SchemaVersion[] = [
   { id: 401, subject: "dead-letter", version: 1, file: "dead-letter.v1.avsc" },
   { id: 501, subject: "shipper-checkpoint", version: 1, file: "shipper-checkpoint.v1.avsc" },
   { id: 601, subject: "pipeline-state", version: 1, file: "pipeline-state.v1.avsc" },
+  { id: 701, subject: "notification-log", version: 1, file: "notification-log.v1.avsc" },
+  { id: 801, subject: "silence", version: 1, file: "silence.v1.avsc" },
+  { id: 901, subject: "ack", version: 1, file: "ack.v1.avsc" },
 ];
 
 const avroDir = join(dirname(fileURLToPath(import.meta.url)), "avro");

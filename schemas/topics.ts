@@ -116,6 +116,35 @@ export const TOPICS = {
     description:
       "Operator state of the pipelines and detectors, restored when a partition is assigned (restart or rebalance).",
   },
+  notificationLog: {
+    name: "telemetry.notifier.log",
+    subject: "notification-log",
+    key: "receiver + alert group: the latest record per key is what that receiver was last told",
+    partitions: 1,
+    retentionMs: -1,
+    cleanupPolicy: "compact",
+    description:
+      "The notifier's notification log: restarted or standby notifiers read it so they do not page again.",
+  },
+  silences: {
+    name: "telemetry.notifier.silences",
+    subject: "silence",
+    key: "silence id: the latest record per id is the silence",
+    partitions: 1,
+    retentionMs: -1,
+    cleanupPolicy: "compact",
+    description: "Silences created, updated and expired through the notifier's API and the CLI.",
+  },
+  acks: {
+    name: "telemetry.alerts.acks",
+    subject: "ack",
+    key: "alert fingerprint",
+    partitions: 1,
+    retentionMs: -1,
+    cleanupPolicy: "compact",
+    description:
+      "Acknowledgements of alerts: an acknowledged alert stops escalating and repeating.",
+  },
   deadLetter: {
     name: "telemetry.deadletter",
     subject: "dead-letter",

@@ -85,6 +85,32 @@ export interface PipelineState {
   time: number;
 }
 
+export interface NotificationLogEntry {
+  receiver: string;
+  groupKey: string;
+  firing: string[];
+  resolved: string[];
+  at: number;
+}
+
+export interface Silence {
+  id: string;
+  /** Label matchers, e.g. {alertname="GpuHot", host=~"gpu-.*"}. */
+  matchers: string;
+  startsAt: number;
+  endsAt: number;
+  createdBy: string;
+  comment: string;
+  updatedAt: number;
+}
+
+export interface Acknowledgement {
+  fingerprint: string;
+  by: string;
+  comment: string;
+  at: number;
+}
+
 /** Subject name → the TypeScript shape of its latest version. */
 export interface Subjects {
   "metric-batch": MetricBatch;
@@ -93,5 +119,8 @@ export interface Subjects {
   "dead-letter": DeadLetter;
   "shipper-checkpoint": ShipperCheckpoint;
   "pipeline-state": PipelineState;
+  "notification-log": NotificationLogEntry;
+  silence: Silence;
+  ack: Acknowledgement;
 }
 export type Subject = keyof Subjects;

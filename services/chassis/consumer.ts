@@ -11,7 +11,7 @@
 //   partition's consumption pauses meanwhile, so memory stays bounded and the backlog waits in Kafka.
 // * Per-partition order holds (kafkajs hands one partition one batch at a time); batches of
 //   different partitions run concurrently, bounded by a p-queue.
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, PartitionAssigner } from "kafkajs";
 import PQueue from "p-queue";
 import {
   deadLetterOf,
@@ -72,6 +72,8 @@ export interface BatchConsumerOptions<T> {
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   hooks?: ConsumerHooks;
+  /** How the group shares partitions; kafkajs's round robin when not given. */
+  partitionAssigners?: PartitionAssigner[];
 }
 
 export interface BatchConsumer {
@@ -111,6 +113,7 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     maxBytesPerPartition: settings.maxBytesPerPartition,
     maxBytes: settings.maxBytes,
     allowAutoTopicCreation: false,
+    ...(options.partitionAssigners && { partitionAssigners: options.partitionAssigners }),
   });
   consumer.on(consumer.events.CONNECT, () => (connected = true));
   consumer.on(consumer.events.DISCONNECT, () => (connected = false));

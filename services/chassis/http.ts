@@ -1,6 +1,6 @@
 // Every service's operational endpoint: /healthz (the process runs), /readyz (connected and
 // partitions assigned, or whatever the service defines) and /metrics (Prometheus text format).
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
 
@@ -16,6 +16,8 @@ export interface HealthOptions {
   registry: Registry;
   /** Undefined when ready, else why not (shown in the response). */
   notReady: () => string | undefined;
+  /** A service's own endpoints (an API): answers and returns true for the paths it serves. */
+  routes?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 export async function startHealthServer({
@@ -23,6 +25,7 @@ export async function startHealthServer({
   port,
   registry,
   notReady,
+  routes,
 }: HealthOptions): Promise<HealthServer> {
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
@@ -38,7 +41,7 @@ export async function startHealthServer({
         (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
         (error: Error) => res.writeHead(500).end(error.message),
       );
-    } else {
+    } else if (!routes?.(req, res)) {
       res.writeHead(404).end("not found\n");
     }
   });

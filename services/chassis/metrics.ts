@@ -47,6 +47,19 @@ export function createMetrics(service: string) {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
       registers,
     }),
+    notifications: new Counter({
+      name: "vigil_notifications_total",
+      help: "Notification attempts by receiver and result: sent, failed, retried, rate_limited, dead_lettered.",
+      labelNames: ["receiver", "result"],
+      registers,
+    }),
+    notificationSeconds: new Histogram({
+      name: "vigil_notification_seconds",
+      help: "Time a successful delivery attempt took, by receiver.",
+      labelNames: ["receiver"],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
     alertEvents: new Counter({
       name: "vigil_alert_events_total",
       help: "Alert events published, by rule and status (firing, resolved, resend).",

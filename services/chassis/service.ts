@@ -10,7 +10,7 @@ import {
   type BatchHandler,
   type ConsumerHooks,
 } from "./consumer.js";
-import { startHealthServer, type HealthServer } from "./http.js";
+import { startHealthServer, type HealthOptions, type HealthServer } from "./http.js";
 import { createKafka } from "./kafka.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, type ServiceMetrics } from "./metrics.js";
@@ -31,6 +31,8 @@ export interface ServiceOptions<T> {
   consume?: ConsumeOptions<T>;
   /** The service's metrics, when it registers its own before starting. */
   metrics?: ServiceMetrics;
+  /** The service's own HTTP endpoints, served beside /healthz, /readyz and /metrics. */
+  routes?: HealthOptions["routes"];
   /** Extra readiness condition of the service (e.g. its store answers). */
   notReady?: () => string | undefined;
   now?: () => number;
@@ -76,6 +78,7 @@ export async function startService<T = unknown>(options: ServiceOptions<T>): Pro
     port: settings.http.port,
     registry: metrics.registry,
     notReady: () => consumer?.notReady() ?? options.notReady?.(),
+    ...(options.routes && { routes: options.routes }),
   });
   await consumer?.start();
   logger.info({ port: http.port, kafka: settings.kafka.brokers }, "service started");

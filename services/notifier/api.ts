@@ -1,0 +1,126 @@
+// The notifier's HTTP API, served beside /healthz and /metrics on every instance (the active one
+// and those standing by: what they write goes through Kafka to all of them).
+//   GET    /api/v1/alerts                     alerts with what mutes them (active instance)
+//   GET    /api/v1/silences                   every silence
+//   POST   /api/v1/silences                   {matchers, duration|endsAt, createdBy, comment}
+//   DELETE /api/v1/silences/:id               expire it now
+//   POST   /api/v1/alerts/:fingerprint/ack    {by, comment}
+// With api.token set, every request needs `Authorization: Bearer <token>`. Errors are 400 with
+// the field named.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { timingSafeEqual } from "node:crypto";
+import type { OutputProducer } from "../chassis/producer.js";
+import { duration } from "../chassis/config.js";
+import { acknowledge, addSilence, expireSilence } from "./commands.js";
+import type { Dispatcher } from "./dispatcher.js";
+import { SilenceError, type Silences } from "./stores.js";
+
+export interface ApiDeps {
+  producer: OutputProducer;
+  topics: { silences: string; acks: string };
+  silences: Silences;
+  dispatcher: () => Dispatcher | undefined;
+  token?: string;
+  now: () => number;
+}
+
+const MAX_BODY = 64 * 1024;
+
+function reply(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" }).end(`${JSON.stringify(body)}\n`);
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new SilenceError(`body: larger than ${MAX_BODY} bytes`);
+    chunks.push(chunk);
+  }
+  try {
+    const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
+    if (typeof body !== "object" || body === null || Array.isArray(body)) throw new Error();
+    return body as Record<string, unknown>;
+  } catch {
+    throw new SilenceError("body: expected a JSON object");
+  }
+}
+
+function authorised(req: IncomingMessage, token: string | undefined): boolean {
+  if (token === undefined) return true;
+  const given = Buffer.from(req.headers.authorization ?? "");
+  const wanted = Buffer.from(`Bearer ${token}`);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
+export function notifierApi(deps: ApiDeps) {
+  async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (!authorised(req, deps.token))
+      return reply(res, 401, { error: "authorization: bearer token required" });
+    const method = req.method ?? "GET";
+    if (path === "/api/v1/alerts" && method === "GET")
+      return reply(res, 200, {
+        active: !!deps.dispatcher(),
+        alerts: deps.dispatcher()?.view(deps.now()) ?? [],
+      });
+    if (path === "/api/v1/silences" && method === "GET")
+      return reply(res, 200, { silences: deps.silences.list() });
+    if (path === "/api/v1/silences" && method === "POST") {
+      const body = await readJson(req);
+      let ms: number | undefined;
+      if (body.duration !== undefined) {
+        const parsed = duration.safeParse(body.duration);
+        if (!parsed.success) throw new SilenceError(`duration: ${parsed.error.issues[0]?.message}`);
+        ms = parsed.data;
+      }
+      const silence = await addSilence(
+        deps.producer,
+        deps.topics.silences,
+        {
+          matchers: String(body.matchers ?? ""),
+          ...(ms !== undefined && { duration: ms }),
+          ...(typeof body.endsAt === "string" && { endsAt: Date.parse(body.endsAt) }),
+          createdBy: String(body.createdBy ?? ""),
+          comment: String(body.comment ?? ""),
+        },
+        deps.now(),
+      );
+      deps.silences.apply(silence);
+      return reply(res, 201, silence);
+    }
+    const silence = /^\/api\/v1\/silences\/([\w-]+)$/.exec(path);
+    if (silence && method === "DELETE") {
+      const expired = await expireSilence(
+        deps.producer,
+        deps.topics.silences,
+        deps.silences.get(silence[1]!),
+        deps.now(),
+      );
+      deps.silences.apply(expired);
+      return reply(res, 200, expired);
+    }
+    const ack = /^\/api\/v1\/alerts\/([^/]+)\/ack$/.exec(path);
+    if (ack && method === "POST") {
+      const body = await readJson(req);
+      const made = await acknowledge(
+        deps.producer,
+        deps.topics.acks,
+        { fingerprint: ack[1]!, by: String(body.by ?? ""), comment: String(body.comment ?? "") },
+        deps.now(),
+      );
+      return reply(res, 201, made);
+    }
+    reply(res, 404, { error: `no ${method} ${path}` });
+  }
+
+  return (req: IncomingMessage, res: ServerResponse): boolean => {
+    const path = (req.url ?? "/").split("?")[0]!;
+    if (!path.startsWith("/api/")) return false;
+    handle(req, res, path).catch((error: unknown) => {
+      if (error instanceof SilenceError) reply(res, 400, { error: error.message });
+      else reply(res, 500, { error: (error as Error).message });
+    });
+    return true;
+  };
+}

@@ -1,0 +1,275 @@
+// Alert groups and when to notify them, as Alertmanager does it:
+//   * an alert joins one group per route that handles it (route + its group_by labels);
+//   * a new group is first notified group_wait after it appeared (so a burst goes out as one);
+//   * after that it is looked at every group_interval: it is notified again when alerts joined it,
+//     or alerts it was notified about resolved, or — nothing having changed — repeat_interval has
+//     passed since the last notification (acknowledged alerts do not repeat);
+//   * silenced and inhibited alerts are left out; a route muted by a time interval sends nothing;
+//   * critical alerts nobody acknowledges escalate along the route's policy, once per step.
+// What each receiver was told is in the notification log, so a restart or the standby instance
+// taking over notifies nothing again before it is due.
+import type { z } from "zod";
+import type { Alert, NotificationLogEntry } from "../../schemas/types.js";
+import type { Logger } from "../chassis/logger.js";
+import { compileMatchers, type LabelMatch } from "./matchers.js";
+import type { Notification } from "./receivers/api.js";
+import {
+  compileRoute,
+  groupIdOf,
+  groupKeyOf,
+  groupLabels,
+  matchRoutes,
+  type Route,
+} from "./routing.js";
+import type { Alerting } from "./settings.js";
+import type { Acks, NotificationLog, Silences } from "./stores.js";
+import { routeOpen } from "./time-intervals.js";
+import type { timeIntervalSchema } from "./settings.js";
+
+interface Group {
+  key: string;
+  id: string;
+  route: Route;
+  labels: Record<string, string>;
+  alerts: Map<string, Alert>;
+  nextFlush: number;
+  flushing: boolean;
+}
+
+export interface DispatcherDeps {
+  log: NotificationLog;
+  silences: Silences;
+  acks: Acks;
+  /** Delivers a notification (with retries); resolves true once the receiver has it. */
+  deliver: (notification: Notification) => Promise<boolean>;
+  /** Makes the notification log entry durable. */
+  record: (entry: NotificationLogEntry) => Promise<void>;
+  externalUrl: string;
+  logger: Logger;
+}
+
+export interface AlertView {
+  alert: Alert;
+  groups: string[];
+  silencedBy?: string;
+  inhibited: boolean;
+  acknowledgedBy?: string;
+}
+
+export class Dispatcher {
+  private groups = new Map<string, Group>();
+  /** Every alert known, by fingerprint: the latest event of each. */
+  private alerts = new Map<string, Alert>();
+  private root: Route;
+  private intervals: Map<string, z.infer<typeof timeIntervalSchema>>;
+  private inhibitions: { source: LabelMatch; target: LabelMatch; equal: string[] }[];
+  private policies: Map<string, Alerting["escalation_policies"][number]>;
+
+  constructor(
+    alerting: Alerting,
+    private deps: DispatcherDeps,
+  ) {
+    this.root = compileRoute(alerting.route);
+    this.intervals = new Map(alerting.time_intervals.map((t) => [t.name, t]));
+    this.inhibitions = alerting.inhibit_rules.map((r) => ({
+      source: compileMatchers(r.source_matchers),
+      target: compileMatchers(r.target_matchers),
+      equal: r.equal,
+    }));
+    this.policies = new Map(alerting.escalation_policies.map((p) => [p.name, p]));
+  }
+
+  /** An alert event arrives (or is restored). Older events than the one known are ignored. */
+  insert(alert: Alert, now: number): void {
+    const known = this.alerts.get(alert.fingerprint);
+    if (known && known.sentAt > alert.sentAt) return;
+    this.alerts.set(alert.fingerprint, alert);
+    for (const route of matchRoutes(this.root, alert.labels)) {
+      const labels = groupLabels(route, alert.labels);
+      const key = groupKeyOf(route, labels);
+      let group = this.groups.get(key);
+      if (!group) {
+        if (alert.status === "resolved" && !this.everNotified(route, key, alert.fingerprint))
+          continue;
+        group = {
+          key,
+          id: groupIdOf(key),
+          route,
+          labels,
+          alerts: new Map(),
+          nextFlush: now + route.groupWait,
+          flushing: false,
+        };
+        this.groups.set(key, group);
+      }
+      group.alerts.set(alert.fingerprint, alert);
+    }
+  }
+
+  /** Forgets all groups and alerts (this instance stopped being the active one). */
+  clear(): void {
+    this.groups.clear();
+    this.alerts.clear();
+  }
+
+  /** Flushes the groups that are due; resolves when their notifications are done. */
+  async tick(now: number): Promise<void> {
+    const due = [...this.groups.values()].filter((g) => !g.flushing && g.nextFlush <= now);
+    await Promise.all(due.map((group) => this.flush(group, now)));
+  }
+
+  /** Every alert with what mutes it, for the API. */
+  view(now: number): AlertView[] {
+    return [...this.alerts.values()].map((alert) => {
+      const silence = this.deps.silences.muting(alert.labels, now);
+      const ack = this.deps.acks.of(alert.fingerprint, alert.startsAt);
+      return {
+        alert,
+        groups: [...this.groups.values()]
+          .filter((g) => g.alerts.has(alert.fingerprint))
+          .map((g) => g.key),
+        ...(silence && { silencedBy: silence.id }),
+        inhibited: this.inhibited(alert),
+        ...(ack && { acknowledgedBy: ack.by }),
+      };
+    });
+  }
+
+  private everNotified(route: Route, key: string, fingerprint: string): boolean {
+    return this.deps.log.get(route.receiver, key)?.firing.includes(fingerprint) ?? false;
+  }
+
+  private inhibited(target: Alert): boolean {
+    if (target.status !== "firing") return false;
+    return this.inhibitions.some(
+      (rule) =>
+        rule.target(target.labels) &&
+        [...this.alerts.values()].some(
+          (source) =>
+            source.fingerprint !== target.fingerprint &&
+            source.status === "firing" &&
+            rule.source(source.labels) &&
+            rule.equal.every((l) => source.labels[l] === target.labels[l]),
+        ),
+    );
+  }
+
+  private async flush(group: Group, now: number): Promise<void> {
+    group.flushing = true;
+    group.nextFlush = now + group.route.groupInterval;
+    try {
+      if (!routeOpen(group.route.mute, group.route.active, this.intervals, now)) return;
+      const all = [...group.alerts.values()];
+      const firing = all.filter(
+        (a) =>
+          a.status === "firing" && !this.deps.silences.muting(a.labels, now) && !this.inhibited(a),
+      );
+      const stillFiring = new Set(
+        all.filter((a) => a.status === "firing").map((a) => a.fingerprint),
+      );
+      await this.notify(
+        group,
+        group.route.receiver,
+        firing,
+        stillFiring,
+        group.route.repeatInterval,
+        now,
+      );
+      await this.escalate(group, firing, stillFiring, now);
+    } finally {
+      group.flushing = false;
+      // Resolved alerts the receiver no longer has as firing are done with.
+      const told = this.deps.log.get(group.route.receiver, group.key);
+      for (const [fingerprint, alert] of group.alerts)
+        if (alert.status === "resolved" && !told?.firing.includes(fingerprint))
+          group.alerts.delete(fingerprint);
+      if (group.alerts.size === 0) this.groups.delete(group.key);
+    }
+  }
+
+  private async notify(
+    group: Group,
+    receiver: string,
+    firing: Alert[],
+    stillFiring: Set<string>,
+    repeatInterval: number,
+    now: number,
+    escalation?: number,
+    logKey = group.key,
+  ): Promise<void> {
+    const told = this.deps.log.get(receiver, logKey);
+    const resolved = (told?.firing ?? [])
+      .filter((fp) => !stillFiring.has(fp))
+      .map((fp) => group.alerts.get(fp))
+      .filter((a): a is Alert => a?.status === "resolved");
+    const unacked = firing.filter((a) => !this.deps.acks.of(a.fingerprint, a.startsAt));
+    const due =
+      firing.some((a) => !told?.firing.includes(a.fingerprint)) ||
+      resolved.length > 0 ||
+      (told !== undefined && unacked.length > 0 && now - told.at >= repeatInterval);
+    if (!due) return;
+    const notification = this.notification(group, receiver, firing, resolved, escalation);
+    if (!(await this.deps.deliver(notification))) return;
+    await this.deps.record({
+      receiver,
+      groupKey: logKey,
+      firing: firing.map((a) => a.fingerprint).sort(),
+      resolved: resolved.map((a) => a.fingerprint).sort(),
+      at: now,
+    });
+  }
+
+  private async escalate(
+    group: Group,
+    firing: Alert[],
+    stillFiring: Set<string>,
+    now: number,
+  ): Promise<void> {
+    const policy = group.route.escalation ? this.policies.get(group.route.escalation) : undefined;
+    if (!policy) return;
+    for (const [i, step] of policy.steps.entries()) {
+      const waiting = firing.filter(
+        (a) =>
+          policy.severities.includes(a.severity) &&
+          !this.deps.acks.of(a.fingerprint, a.startsAt) &&
+          now - a.startsAt >= step.after,
+      );
+      const logKey = `${group.key}#escalation-${i + 1}`;
+      const told = this.deps.log.get(step.receiver, logKey);
+      // Escalated once per step; resolutions follow to whoever was escalated to.
+      if (waiting.length > 0 || told?.firing.length)
+        await this.notify(group, step.receiver, waiting, stillFiring, Infinity, now, i + 1, logKey);
+    }
+  }
+
+  private notification(
+    group: Group,
+    receiver: string,
+    firing: Alert[],
+    resolved: Alert[],
+    escalation?: number,
+  ): Notification {
+    const alerts = [...firing, ...resolved];
+    const common = (pick: (a: Alert) => Record<string, string | null>) => {
+      const [first, ...rest] = alerts.map(pick);
+      return Object.fromEntries(
+        Object.entries(first ?? {}).filter(
+          (entry): entry is [string, string] =>
+            entry[1] !== null && rest.every((other) => other[entry[0]] === entry[1]),
+        ),
+      );
+    };
+    return {
+      receiver,
+      groupKey: group.key,
+      groupId: group.id,
+      status: firing.length > 0 ? "firing" : "resolved",
+      groupLabels: group.labels,
+      commonLabels: common((a) => a.labels),
+      commonAnnotations: common((a) => ({ ...a.annotations })),
+      alerts,
+      externalUrl: this.deps.externalUrl,
+      ...(escalation && { escalation }),
+    };
+  }
+}

@@ -1,0 +1,224 @@
+// The notifier: reads alert events and turns them into few, grouped, correct notifications.
+//
+// One page per incident, with any number of instances: they share one consumer group whose
+// assigner gives every partition of the alert topic to the oldest member; the others stand by.
+// When the active instance is assigned the topic it first restores what it must know — the
+// latest event of every alert (compacted telemetry.alerts.state) and the notification log — so a
+// restart, a kill -9 or a failover notifies nothing again before it is due. Silences and acks
+// are read by every instance (they serve the API too).
+import { randomUUID } from "node:crypto";
+import { decode, encode } from "../../schemas/codec.js";
+import type { Alert } from "../../schemas/types.js";
+import { loadConfig } from "../chassis/config.js";
+import { createBatchConsumer, type BatchConsumer } from "../chassis/consumer.js";
+import { deadLetterRecord } from "../chassis/dead-letter.js";
+import { every } from "../chassis/periodic.js";
+import { isMain, runMain, startService, type Service } from "../chassis/service.js";
+import { consumerSettings, readSecret } from "../chassis/settings.js";
+import { singleActiveAssigner } from "../chassis/single-active-assigner.js";
+import { notifierApi } from "./api.js";
+import { readAll } from "./commands.js";
+import { createDelivery } from "./delivery.js";
+import { Dispatcher } from "./dispatcher.js";
+import type { Send } from "./receivers/api.js";
+import { RECEIVER_KINDS } from "./receivers/registry.js";
+import { notifierSettings, type NotifierSettings } from "./settings.js";
+import { Acks, NotificationLog, Silences } from "./stores.js";
+
+export interface NotifierOptions {
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export async function startNotifier(
+  settings: NotifierSettings,
+  options: NotifierOptions = {},
+): Promise<Service> {
+  const now = options.now ?? Date.now;
+  const cfg = settings.notifier;
+  const log = new NotificationLog();
+  const silences = new Silences();
+  const acks = new Acks();
+  const holder: {
+    consumer?: BatchConsumer;
+    dispatcher?: Dispatcher;
+    active?: ReadonlySet<string>;
+  } = {};
+  let loaded = false;
+  const routes: { handle?: ReturnType<typeof notifierApi> } = {};
+  const service = await startService({
+    name: settings.service ?? "notifier",
+    settings,
+    now,
+    notReady: () =>
+      loaded ? holder.consumer?.notReady() : "reading silences and acknowledgements",
+    routes: (req, res) => routes.handle?.(req, res) ?? false,
+  });
+  const { logger, metrics, kafka, producer } = service;
+
+  const senders = new Map<string, Send>(
+    settings.alerting.receivers.map((r) => [
+      r.name,
+      RECEIVER_KINDS[r.kind]!.create(r.config, { logger: logger.child({ receiver: r.name }), now }),
+    ]),
+  );
+  const deliver = createDelivery({
+    senders,
+    settings: settings.delivery,
+    metrics,
+    logger,
+    now,
+    ...(options.sleep && { sleep: options.sleep }),
+    deadLetter: (n, reason) =>
+      producer.send([
+        deadLetterRecord(settings.topics.deadLetter, {
+          originalTopic: cfg.alerts,
+          partition: -1,
+          offset: -1,
+          key: Buffer.from(n.groupId),
+          value: Buffer.from(JSON.stringify(n)),
+          headers: {},
+          failedStage: `notifier:${n.receiver}`,
+          errorCode: "VGL_DELIVERY_FAILED",
+          errorMessage: reason,
+          time: now(),
+        }),
+      ]),
+  });
+  const dispatcher = new Dispatcher(settings.alerting, {
+    log,
+    silences,
+    acks,
+    deliver,
+    record: async (entry) => {
+      await producer.send([
+        {
+          topic: cfg.log,
+          key: `${entry.receiver}|${entry.groupKey}`,
+          value: encode("notification-log", entry),
+        },
+      ]);
+      log.apply(entry);
+    },
+    externalUrl: cfg.externalUrl,
+    logger,
+  });
+
+  // Silences and acks: read whole now, then followed live.
+  await readAll(kafka, cfg.silences, "silence", (s) => silences.apply(s));
+  await readAll(kafka, cfg.acks, "ack", (a) => acks.apply(a));
+  const tail = kafka.consumer({
+    groupId: `vigil-notifier-tail-${cfg.name}-${randomUUID()}`,
+    maxWaitTimeInMs: 250,
+  });
+  await tail.connect();
+  await tail.subscribe({ topics: [cfg.silences, cfg.acks], fromBeginning: true });
+  await tail.run({
+    eachMessage: async ({ topic, message }) => {
+      if (!message.value) return;
+      if (topic === cfg.silences) silences.apply(decode("silence", message.value));
+      else acks.apply(decode("ack", message.value));
+    },
+  });
+  loaded = true;
+  routes.handle = notifierApi({
+    producer,
+    topics: { silences: cfg.silences, acks: cfg.acks },
+    silences,
+    dispatcher: () => (holder.active ? dispatcher : undefined),
+    ...(settings.api.token && { token: readSecret(settings.api.token) }),
+    now,
+  });
+
+  // Becoming the active instance: restore alerts and the notification log first.
+  let activation: { assignment: ReadonlySet<string>; ready: Promise<void> } | undefined;
+  async function active(): Promise<boolean> {
+    const assignment = holder.consumer?.assignment() ?? new Set<string>();
+    if (assignment.size === 0) {
+      if (activation) logger.info("standing by: another instance is active");
+      activation = undefined;
+      holder.active = undefined;
+      dispatcher.clear();
+      return false;
+    }
+    if (activation?.assignment !== assignment) {
+      dispatcher.clear();
+      log.clear();
+      const started = now();
+      activation = {
+        assignment,
+        ready: (async () => {
+          await readAll(kafka, cfg.log, "notification-log", (e) => log.apply(e));
+          await readAll(kafka, cfg.alertsState, "alert", (a) => dispatcher.insert(a, now()));
+          holder.active = assignment;
+          logger.info({ tookMs: now() - started }, "active: alerts and notification log restored");
+        })(),
+      };
+      activation.ready.catch(() => (activation = undefined));
+    }
+    await activation.ready;
+    return true;
+  }
+
+  const consumer = createBatchConsumer<Alert>({
+    kafka,
+    producer,
+    settings: consumerSettings.parse({
+      groupId: `vigil-notifier-${cfg.name}`,
+      topics: [cfg.alerts],
+      sessionTimeout: cfg.sessionTimeout,
+    }),
+    deadLetterTopic: settings.topics.deadLetter,
+    decode: (_topic, value) => decode("alert", value),
+    handler: async (records) => {
+      if (await active()) for (const r of records) dispatcher.insert(r.decoded, now());
+      return {};
+    },
+    metrics,
+    logger,
+    now,
+    partitionAssigners: [singleActiveAssigner(now())],
+  });
+  holder.consumer = consumer;
+  await consumer.start();
+
+  const flushing = new Set<Promise<void>>();
+  const ticker = every(
+    cfg.tick,
+    async () => {
+      try {
+        if (!(await active())) return;
+      } catch (error) {
+        logger.error(
+          { err: error },
+          "cannot restore alerts or the notification log; retried next tick",
+        );
+        return;
+      }
+      const flush = dispatcher
+        .tick(now())
+        .catch((error: unknown) => logger.error({ err: error }, "flush failed"));
+      flushing.add(flush);
+      void flush.finally(() => flushing.delete(flush));
+    },
+    now,
+  );
+  logger.info({ receivers: [...senders.keys()] }, "notifier started");
+
+  const stop = service.stop;
+  return {
+    ...service,
+    stop: async () => {
+      await ticker.stop();
+      await consumer.stop();
+      await Promise.all(flushing);
+      await tail.disconnect();
+      await stop();
+    },
+  };
+}
+
+if (isMain(import.meta.url)) {
+  const settings = loadConfig(notifierSettings);
+  await runMain(() => startNotifier(settings), settings.shutdown.deadline);
+}

@@ -1,0 +1,99 @@
+// A receiver kind: its configuration (zod) and how it delivers one notification. Delivery throws a
+// DeliveryError saying whether trying again may help (5xx, 429, a timeout) or not (4xx); the
+// delivery loop (../delivery.ts) retries, rate-limits and dead-letters — receivers only speak
+// their protocol.
+import type { z } from "zod";
+import type { Alert } from "../../../schemas/types.js";
+import type { Logger } from "../../chassis/logger.js";
+
+export interface Notification {
+  receiver: string;
+  /** Route and group labels: what the notification log is keyed by. */
+  groupKey: string;
+  /** Short stable hash of groupKey: PagerDuty's dedup_key, the e-mail thread id. */
+  groupId: string;
+  status: "firing" | "resolved";
+  groupLabels: Record<string, string>;
+  commonLabels: Record<string, string>;
+  commonAnnotations: Record<string, string>;
+  /** Firing alerts first, then the resolved ones being announced. */
+  alerts: Alert[];
+  externalUrl: string;
+  /** Set when this is an escalation: the step (1-based). */
+  escalation?: number;
+}
+
+export class DeliveryError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface ReceiverContext {
+  logger: Logger;
+  now: () => number;
+}
+
+export type Send = (notification: Notification, signal: AbortSignal) => Promise<void>;
+
+export interface ReceiverKind<C extends z.ZodType = z.ZodType> {
+  kind: string;
+  config: C;
+  create(config: z.output<C>, context: ReceiverContext): Send;
+}
+
+export function defineReceiver<C extends z.ZodType>(spec: ReceiverKind<C>): ReceiverKind<C> {
+  return spec;
+}
+
+/** POSTs a body; maps the answer to success or a DeliveryError. */
+export async function post(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+): Promise<void> {
+  let response: Response;
+  try {
+    response = await fetch(url, { method: "POST", body, headers, signal });
+  } catch (error) {
+    throw new DeliveryError(`POST ${redactUrl(url)}: ${(error as Error).message}`, true);
+  }
+  if (response.ok) {
+    await response.arrayBuffer();
+    return;
+  }
+  const text = (await response.text().catch(() => "")).slice(0, 300);
+  const retryAfter = Number(response.headers.get("retry-after"));
+  throw new DeliveryError(
+    `POST ${redactUrl(url)}: ${response.status} ${text}`,
+    response.status >= 500 || response.status === 429 || response.status === 408,
+    Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
+  );
+}
+
+/** Webhook URLs carry their secret in the path: only the origin goes into messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    return `${new URL(url).origin}/…`;
+  } catch {
+    return "(invalid url)";
+  }
+}
+
+export const severityOf = (n: Notification) =>
+  n.alerts.find((a) => a.status === "firing")?.severity ?? n.alerts[0]?.severity ?? "minor";
+
+export const firingOf = (n: Notification) => n.alerts.filter((a) => a.status === "firing");
+
+/** "[FIRING:3] GpuHot" — the one line every chat and pager shows first. */
+export function title(n: Notification): string {
+  const count = n.status === "firing" ? firingOf(n).length : n.alerts.length;
+  const name = n.commonLabels.alertname ?? n.groupLabels.alertname ?? n.alerts[0]?.rule ?? "alerts";
+  const escalated = n.escalation ? ` (escalated, step ${n.escalation})` : "";
+  return `[${n.status.toUpperCase()}:${count}] ${name}${escalated}`;
+}

@@ -1,0 +1,198 @@
+// The notifier in-process on the real broker, delivering to local receivers that check the Slack
+// and PagerDuty formats: one page per incident, grouping, silences, inhibition, an outage.
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { Service } from "../../../services/chassis/service.js";
+import { startNotifier } from "../../../services/notifier/main.js";
+import { notifierSettings } from "../../../services/notifier/settings.js";
+import { kafkaClient, uniqueName } from "../../support/clients.js";
+import { recordCount, waitFor } from "../../support/kafka.js";
+import {
+  alert,
+  notifierConfig,
+  notifierTopics,
+  publishAlerts,
+  testEnv,
+  type NotifierTopics,
+} from "../../support/notifier.js";
+import { startReceivers, type Receivers } from "../../support/receivers.js";
+
+const endpoint = inject("servers").kafka;
+const kafka = kafkaClient(endpoint);
+const admin = kafka.admin();
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+describe("the notifier on the real broker", () => {
+  let receivers: Receivers;
+  let topics: NotifierTopics;
+  let notifier: Service | undefined;
+
+  beforeAll(async () => {
+    await admin.connect();
+    receivers = await startReceivers();
+    Object.assign(process.env, testEnv(receivers.url));
+  });
+  afterAll(async () => {
+    await receivers.close();
+    await admin.disconnect();
+  });
+
+  async function start(overrides: Parameters<typeof notifierConfig>[4] = {}): Promise<Service> {
+    topics = await notifierTopics(admin);
+    notifier = await startNotifier(
+      notifierSettings.parse(
+        notifierConfig(endpoint, uniqueName("nt").toLowerCase(), topics, receivers.url, overrides),
+      ),
+    );
+    return notifier;
+  }
+  const stop = async () => {
+    await notifier?.stop();
+    notifier = undefined;
+  };
+  const slackFor = (marker: string) =>
+    receivers.of("/slack/T000/B000/XXXX").filter((r) => JSON.stringify(r.body).includes(marker));
+  const pagesFor = (marker: string) =>
+    receivers
+      .of("/pagerduty")
+      .filter((r) => JSON.stringify(r.body).includes(marker) || marker === "*");
+
+  it("sends one Slack message and one PagerDuty trigger for a firing alert, and one resolve of each when it clears", async () => {
+    await start();
+    try {
+      const host = uniqueName("gpu-node");
+      const firing = alert("GpuTemperatureHigh", { host, gpu: "0" });
+      await publishAlerts(kafka, topics, [firing]);
+      await waitFor(
+        "the page and the chat message",
+        async () => slackFor(host).length === 1 && pagesFor(host).length === 1,
+      );
+      // The detector re-sends while it fires: nothing more goes out before repeat_interval.
+      await publishAlerts(kafka, topics, [{ ...firing, resend: true }]);
+      await sleep(3_000);
+      expect(slackFor(host)).toHaveLength(1);
+      const trigger = pagesFor(host)[0]!.body as {
+        event_action: string;
+        dedup_key: string;
+        payload: { severity: string; summary: string };
+      };
+      expect(trigger).toMatchObject({
+        event_action: "trigger",
+        payload: { severity: "critical", summary: `GpuTemperatureHigh on ${host}` },
+      });
+
+      await publishAlerts(kafka, topics, [{ ...firing, status: "resolved", endsAt: Date.now() }]);
+      await waitFor("the resolutions", async () => slackFor(host).length === 2);
+      await waitFor("the PagerDuty resolve", async () =>
+        receivers
+          .of("/pagerduty")
+          .some((r) => r.body.event_action === "resolve" && r.body.dedup_key === trigger.dedup_key),
+      );
+      await sleep(3_000);
+      expect(slackFor(host)).toHaveLength(2);
+      expect(slackFor(host)[1]!.body.text).toBe("[RESOLVED:1] GpuTemperatureHigh");
+      expect(
+        receivers
+          .of("/pagerduty")
+          .filter((r) => r.body.dedup_key === trigger.dedup_key)
+          .map((r) => r.body.event_action),
+      ).toEqual(["trigger", "resolve"]);
+      expect(receivers.refused).toEqual([]);
+    } finally {
+      await stop();
+    }
+  }, 60_000);
+
+  it("groups 50 alerts that arrive within group_wait into one notification", async () => {
+    await start({ route: { group_wait: "3s" } });
+    try {
+      const rule = `GpuEccErrors${Date.now()}`;
+      const burst = Array.from({ length: 50 }, (_, i) =>
+        alert(rule, { host: `node-${i}`, severity: "major" }),
+      );
+      await publishAlerts(kafka, topics, burst);
+      await waitFor("the grouped message", async () => slackFor(rule).length >= 1);
+      await sleep(4_000);
+      const messages = slackFor(rule);
+      expect(messages).toHaveLength(1);
+      expect(messages[0]!.body.text).toBe(`[FIRING:50] ${rule}`);
+      expect(JSON.stringify(messages[0]!.body)).toContain("50 alert(s) in group");
+    } finally {
+      await stop();
+    }
+  }, 60_000);
+
+  it("sends nothing for a silenced alert while the silence lasts, and never sends an inhibited one", async () => {
+    const service = await start({
+      alerting: {
+        inhibit_rules: [
+          {
+            source_matchers: ['alertname="NodeDown"'],
+            target_matchers: ['alertname=~"Gpu.*"'],
+            equal: ["host"],
+          },
+        ],
+      },
+    });
+    try {
+      const api = `http://127.0.0.1:${service.http.port}/api/v1`;
+      const host = uniqueName("node");
+      const created = await fetch(`${api}/silences`, {
+        method: "POST",
+        body: JSON.stringify({
+          matchers: `alertname="DiskSlow", host="${host}"`,
+          duration: "1h",
+          createdBy: "sre@example.com",
+          comment: "maintenance",
+        }),
+      });
+      expect(created.status).toBe(201);
+      const silence = (await created.json()) as { id: string };
+      const bad = await fetch(`${api}/silences`, {
+        method: "POST",
+        body: JSON.stringify({ matchers: "host=", createdBy: "x", comment: "y", duration: "1h" }),
+      });
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { error: string }).error).toMatch(/^matchers: /);
+
+      await publishAlerts(kafka, topics, [
+        alert("DiskSlow", { host, severity: "minor" }),
+        alert("NodeDown", { host }),
+        alert("GpuThrottling", { host, severity: "major" }),
+      ]);
+      await waitFor("NodeDown's page", async () =>
+        slackFor(host).some((m) => m.body.text === "[FIRING:1] NodeDown"),
+      );
+      await sleep(4_000);
+      expect(slackFor(host).map((m) => m.body.text)).toEqual(["[FIRING:1] NodeDown"]);
+
+      const expired = await fetch(`${api}/silences/${silence.id}`, { method: "DELETE" });
+      expect(expired.status).toBe(200);
+      await waitFor("DiskSlow once its silence expired", async () =>
+        slackFor(host).some((m) => m.body.text === "[FIRING:1] DiskSlow"),
+      );
+      expect(slackFor(host).some((m) => String(m.body.text).includes("GpuThrottling"))).toBe(false);
+    } finally {
+      await stop();
+    }
+  }, 60_000);
+
+  it("delivers a notification exactly once when the receiver answers 5xx for 60 s and then recovers", async () => {
+    await start({ delivery: { initialBackoff: "1s", maxBackoff: "8s", retryFor: "3m" } });
+    try {
+      const host = uniqueName("flaky");
+      receivers.failUntil("/pagerduty", Date.now() + 60_000);
+      const failedBefore = receivers.refused.filter((r) => r.path === "/pagerduty").length;
+      await publishAlerts(kafka, topics, [alert("PsuFailure", { host })]);
+      await waitFor("the page after the outage", async () => pagesFor(host).length === 1, 100_000);
+      await sleep(3_000);
+      expect(pagesFor(host)).toHaveLength(1);
+      expect(
+        receivers.refused.filter((r) => r.path === "/pagerduty").length - failedBefore,
+      ).toBeGreaterThan(5);
+      expect(await recordCount(admin, topics.deadLetter)).toBe(0);
+    } finally {
+      receivers.failUntil("/pagerduty", 0);
+      await stop();
+    }
+  }, 150_000);
+});
