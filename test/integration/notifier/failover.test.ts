@@ -1,0 +1,120 @@
+// The notifier as real processes: killed with kill -9 while alerts fire and started again, it
+// pages nobody again before repeat_interval; two instances in one consumer group page once per
+// incident, and when the active one is killed the other takes over without paging again.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { kafkaClient, uniqueName } from "../../support/clients.js";
+import { spawnService, waitFor, type ChildService } from "../../support/kafka.js";
+import {
+  alert,
+  notifierConfig,
+  notifierTopics,
+  publishAlerts,
+  testEnv,
+} from "../../support/notifier.js";
+import { startReceivers, type Receivers } from "../../support/receivers.js";
+
+const endpoint = inject("servers").kafka;
+const kafka = kafkaClient(endpoint);
+const admin = kafka.admin();
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+describe("notifier restarts and replicas", () => {
+  let receivers: Receivers;
+  beforeAll(async () => {
+    await admin.connect();
+    receivers = await startReceivers();
+  });
+  afterAll(async () => {
+    await receivers.close();
+    await admin.disconnect();
+  });
+
+  async function setup() {
+    const topics = await notifierTopics(admin);
+    const file = join(mkdtempSync(join(tmpdir(), "vigil-notifier-")), "notifier.json");
+    const config = notifierConfig(endpoint, uniqueName("nf").toLowerCase(), topics, receivers.url);
+    // Children announce their port in the "service started" line, logged at info.
+    writeFileSync(file, JSON.stringify({ ...config, log: { level: "info" } }));
+    const start = (): ChildService =>
+      spawnService("services/notifier/main.ts", endpoint, {
+        VIGIL_CONFIG: file,
+        ...testEnv(receivers.url),
+      });
+    return { topics, start };
+  }
+  const pagesFor = (host: string) =>
+    receivers
+      .of("/pagerduty")
+      .filter((r) => JSON.stringify(r.body).includes(host) && r.body.event_action === "trigger");
+  const kill = async (service: ChildService) => {
+    service.child.kill("SIGKILL");
+    await service.exited;
+  };
+  /** Whether the instance is the active one; undefined while its API is not up yet. */
+  const isActive = async (service: ChildService) => {
+    const response = await fetch(`http://127.0.0.1:${await service.port}/api/v1/alerts`);
+    return response.ok ? ((await response.json()) as { active: boolean }).active : undefined;
+  };
+  const serving = async (service: ChildService) => (await isActive(service)) !== undefined;
+
+  it("pages nobody again before repeat_interval after a kill -9 and restart while alerts fire", async () => {
+    const { topics, start } = await setup();
+    let notifier = start();
+    try {
+      await notifier.port;
+      const host = uniqueName("gpu");
+      const firing = alert("GpuTemperatureHigh", { host });
+      await publishAlerts(kafka, topics, [firing]);
+      await waitFor("the page", async () => pagesFor(host).length === 1);
+      await kill(notifier);
+      notifier = start();
+      await notifier.port;
+      await waitFor(
+        "the restarted notifier to become active",
+        async () => (await isActive(notifier)) === true,
+      );
+      await publishAlerts(kafka, topics, [{ ...firing, resend: true }]);
+      await sleep(6_000); // group_wait 1 s, group_interval 2 s: several chances to page again
+      expect(pagesFor(host)).toHaveLength(1);
+    } finally {
+      await kill(notifier);
+    }
+  }, 90_000);
+
+  it("pages once per incident with two instances in one group, and once more only for a new incident after the active one is killed", async () => {
+    const { topics, start } = await setup();
+    const first = start();
+    await first.port;
+    await waitFor(
+      "the first instance to become active",
+      async () => (await isActive(first)) === true,
+    );
+    const second = start();
+    try {
+      await waitFor("the second instance's API", () => serving(second));
+      await sleep(2_000);
+      expect([await isActive(first), await isActive(second)]).toEqual([true, false]);
+      const host = uniqueName("gpu");
+      await publishAlerts(kafka, topics, [alert("GpuEccErrorsIncreasing", { host })]);
+      await waitFor("the page", async () => pagesFor(host).length === 1);
+      await kill(first);
+      await waitFor(
+        "the standby to take over",
+        async () => (await isActive(second)) === true,
+        30_000,
+      );
+      const other = uniqueName("gpu");
+      await publishAlerts(kafka, topics, [alert("GpuThrottling", { host: other })]);
+      await waitFor("the new incident's page", async () => pagesFor(other).length === 1);
+      await sleep(5_000);
+      expect(pagesFor(host)).toHaveLength(1);
+      expect(pagesFor(other)).toHaveLength(1);
+    } finally {
+      await kill(first);
+      await kill(second);
+    }
+  }, 120_000);
+});
