@@ -3,6 +3,7 @@
 import { resolveServers } from "../test/support/servers.js";
 import { codecBench } from "./codec.bench.js";
 import { detectorBench, detectorLatencyBench } from "./detector.bench.js";
+import { notifierBench } from "./notifier.bench.js";
 import { pipelinesBench, pipelinesEndToEndBench } from "./pipelines.bench.js";
 import { producersBench } from "./producers.bench.js";
 import { roundtripBench } from "./roundtrip.bench.js";
@@ -19,6 +20,7 @@ try {
   await producersBench(servers.kafka);
   await pipelinesEndToEndBench(servers.kafka);
   await detectorLatencyBench(servers.kafka);
+  await notifierBench(servers.kafka);
 } finally {
   await stop();
 }

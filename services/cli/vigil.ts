@@ -4,8 +4,12 @@
 //   deadletter replay [--topic T] [--code C] [--stage S] [--since ISO-TIME] [--dry-run]
 //   rules test FILE...                                  run rule unit tests (promtool style)
 //   rules check FILE...                                 validate rule files
+//   silence add --matchers M --duration D --author A --comment C | silence list | silence expire ID
+//   ack FINGERPRINT --author A [--comment C]            acknowledge a firing alert
 // Kafka settings come from the service configuration (VIGIL_CONFIG file, VIGIL__KAFKA__BROKERS…).
 import { parseArgs } from "node:util";
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= "1";
 import { ALL_TOPICS } from "../../schemas/topics.js";
 import { loadConfig } from "../chassis/config.js";
 import { createKafka } from "../chassis/kafka.js";
@@ -15,6 +19,7 @@ import { createProducer } from "../chassis/producer.js";
 import { baseSettings } from "../chassis/settings.js";
 import { scaffold } from "../../pipelines/scaffold.js";
 import { replayDeadLetters } from "./replay.js";
+import { alertingCommand } from "./alerting.js";
 import { checkRules, testRules } from "./rules.js";
 import { applyTopics, describeChange, planTopics } from "./topics.js";
 
@@ -24,7 +29,11 @@ const usage = `usage: npm run vigil -- <command>
   deadletter replay [--topic T] [--code C] [--stage S] [--since 2026-11-25T10:00:00Z] [--dry-run]
   processor new <name> [--stateful]
   rules test FILE...     run rule unit tests (e.g. pipelines/rules/builtin.rules.test.yaml)
-  rules check FILE...    validate rule files`;
+  rules check FILE...    validate rule files
+  silence add --matchers 'alertname="GpuHot", host=~"gpu-.*"' --duration 2h --author you --comment why
+  silence list [--all]   active and pending silences (--all: expired too)
+  silence expire ID
+  ack FINGERPRINT --author you [--comment text]`;
 
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -37,6 +46,11 @@ async function main(): Promise<number> {
       stage: { type: "string" },
       since: { type: "string" },
       stateful: { type: "boolean", default: false },
+      matchers: { type: "string" },
+      duration: { type: "string" },
+      author: { type: "string" },
+      comment: { type: "string" },
+      all: { type: "boolean", default: false },
     },
   });
   const command = positionals.slice(0, 2).join(" ");
@@ -63,7 +77,8 @@ async function main(): Promise<number> {
     }
     return 0;
   }
-  if (command !== "topics apply" && command !== "deadletter replay") {
+  const alerting = positionals[0] === "silence" || positionals[0] === "ack";
+  if (command !== "topics apply" && command !== "deadletter replay" && !alerting) {
     console.error(usage);
     return 2;
   }
@@ -71,6 +86,8 @@ async function main(): Promise<number> {
   const logger = createLogger("vigil-cli", "warn");
   const kafka = createKafka(settings.kafka, "vigil-cli", logger);
   const dryRun = values["dry-run"];
+
+  if (alerting) return alertingCommand(kafka, positionals, values, usage);
 
   if (command === "topics apply") {
     const replicationFactor = Number(values["replication-factor"]);

@@ -58,7 +58,16 @@ export const timeIntervalSchema = z.strictObject({
     .array(
       z.strictObject({
         /** "monday", or a range "monday:friday". */
-        weekdays: z.array(z.string()).optional(),
+        weekdays: z
+          .array(
+            z
+              .string()
+              .regex(
+                /^(sunday|monday|tuesday|wednesday|thursday|friday|saturday)(:(sunday|monday|tuesday|wednesday|thursday|friday|saturday))?$/i,
+                'expected a weekday or a range like "monday:friday"',
+              ),
+          )
+          .optional(),
         times: z.array(z.strictObject({ start_time: clock, end_time: clock })).optional(),
         /** IANA time zone the weekdays and times are in; UTC by default. */
         location: z.string().default("UTC"),

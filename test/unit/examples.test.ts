@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { loadConfig } from "../../services/chassis/config.js";
 import { detectorSettings } from "../../services/detector/settings.js";
+import { notifierSettings } from "../../services/notifier/settings.js";
 import { elasticsearchSinkSettings } from "../../services/elasticsearch-sink/settings.js";
 import { gpuAgentSettings } from "../../services/gpu-agent/settings.js";
 import { hostAgentSettings } from "../../services/host-agent/settings.js";
@@ -20,6 +21,7 @@ const examples: [string, z.ZodType][] = [
   ["influxdb-sink", influxSinkSettings],
   ["elasticsearch-sink", elasticsearchSinkSettings],
   ["detector", detectorSettings],
+  ["notifier", notifierSettings],
 ];
 
 describe("example configurations", () => {
