@@ -51,7 +51,7 @@ export function notifierConfig(
   return {
     kafka: { brokers: endpoint.brokers },
     http: { port: 0 },
-    log: { level: "warn" as const },
+    log: { level: "error" as const },
     topics: { deadLetter },
     notifier: { name, ...notifierTopics, tick: "200ms", sessionTimeout: "6s" },
     delivery: { initialBackoff: "500ms", maxBackoff: "5s", retryFor: "2m" },

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { kafkaClient, uniqueName } from "../../support/clients.js";
-import { spawnService, waitFor, type ChildService } from "../../support/kafka.js";
+import { recordCount, spawnService, waitFor, type ChildService } from "../../support/kafka.js";
 import {
   alert,
   notifierConfig,
@@ -53,6 +53,13 @@ describe("notifier restarts and replicas", () => {
     service.child.kill("SIGKILL");
     await service.exited;
   };
+  /**
+   * Waits until the notification log holds what was sent (pager and chat). A crash between a
+   * delivery and its log entry sends that notification again after a restart — at least once,
+   * never lost — so the kills below come once the log has it, as in a crash "while alerts fire".
+   */
+  const logged = (topic: string) =>
+    waitFor("the notification log entries", async () => (await recordCount(admin, topic)) >= 2);
   /** Whether the instance is the active one; undefined while its API is not up yet. */
   const isActive = async (service: ChildService) => {
     const response = await fetch(`http://127.0.0.1:${await service.port}/api/v1/alerts`);
@@ -69,6 +76,7 @@ describe("notifier restarts and replicas", () => {
       const firing = alert("GpuTemperatureHigh", { host });
       await publishAlerts(kafka, topics, [firing]);
       await waitFor("the page", async () => pagesFor(host).length === 1);
+      await logged(topics.log);
       await kill(notifier);
       notifier = start();
       await notifier.port;
@@ -100,6 +108,7 @@ describe("notifier restarts and replicas", () => {
       const host = uniqueName("gpu");
       await publishAlerts(kafka, topics, [alert("GpuEccErrorsIncreasing", { host })]);
       await waitFor("the page", async () => pagesFor(host).length === 1);
+      await logged(topics.log);
       await kill(first);
       await waitFor(
         "the standby to take over",
