@@ -9,6 +9,7 @@
 //   4. a live view until Ctrl-C, which stops everything started here (the stack too, unless it
 //      was already running).
 import { execFileSync } from "node:child_process";
+import { rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
@@ -104,6 +105,17 @@ async function main(): Promise<void> {
       started.push({ running: r, port });
     })),
   );
+  writeFileSync(
+    join(runDir, "start.json"),
+    JSON.stringify({
+      pid: process.pid,
+      services: started.map((s) => ({
+        name: s.running.spec.name,
+        port: s.port,
+        pid: s.running.child.pid,
+      })),
+    }),
+  );
   const view = startLiveView(started);
   const shutdown = async () => {
     if (stopping) return;
@@ -111,6 +123,7 @@ async function main(): Promise<void> {
     view.stop();
     say("stopping services…");
     await stopAll(running);
+    rmSync(join(runDir, "start.json"), { force: true });
     await receiver.close();
     if (stackStartedHere) await down(config);
     else say("the stack was running before: left up (npm run stack -- down stops it)");

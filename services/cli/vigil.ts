@@ -1,12 +1,4 @@
-// npm run vigil -- <command>
-//   topics apply [--dry-run] [--replication-factor N]   make the broker match the topic catalogue
-//   topics list                                         print the catalogue
-//   deadletter replay [--topic T] [--code C] [--stage S] [--since ISO-TIME] [--dry-run]
-//   rules test FILE...                                  run rule unit tests (promtool style)
-//   rules check FILE...                                 validate rule files
-//   silence add --matchers M --duration D --author A --comment C | silence list | silence expire ID
-//   ack FINGERPRINT --author A [--comment C]            acknowledge a firing alert
-// Kafka settings come from the service configuration (VIGIL_CONFIG file, VIGIL__KAFKA__BROKERS…).
+// The one Vigil command line: `npm run vigil -- --help` lists every subcommand.
 import { parseArgs } from "node:util";
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= "1";
@@ -21,19 +13,35 @@ import { scaffold } from "../../pipelines/scaffold.js";
 import { replayDeadLetters } from "./replay.js";
 import { alertingCommand } from "./alerting.js";
 import { checkRules, testRules } from "./rules.js";
+import { showStatus, start, stop, tailAlerts } from "./running.js";
 import { applyTopics, describeChange, planTopics } from "./topics.js";
 
-const usage = `usage: npm run vigil -- <command>
-  topics apply [--dry-run] [--replication-factor N]
-  topics list
-  deadletter replay [--topic T] [--code C] [--stage S] [--since 2026-11-25T10:00:00Z] [--dry-run]
-  processor new <name> [--stateful]
-  rules test FILE...     run rule unit tests (e.g. pipelines/rules/builtin.rules.test.yaml)
+const usage = `vigil — the Vigil command line (npm run vigil -- <command>, or npx tsx services/cli/vigil.ts)
+
+Running Vigil
+  start                  the whole pipeline on this machine, with a live view (what npm start does)
+  stop                   stop what \`vigil start\` started
+  status                 the local stack's servers and the running services' readiness
+
+Kafka
+  topics apply [--dry-run] [--replication-factor N]   make the broker match the topic catalogue
+  topics list                                         the catalogue: schema, key, partitions, retention
+  dlq replay [--topic T] [--code C] [--stage S] [--since 2026-11-25T10:00:00Z] [--dry-run]
+                         send dead letters back to their topics (alias: deadletter replay)
+
+Alerting
+  rules test FILE...     run rule unit tests, promtool style (e.g. pipelines/rules/builtin.rules.test.yaml)
   rules check FILE...    validate rule files
+  alerts tail [--from-beginning]                      print alert events as they arrive
   silence add --matchers 'alertname="GpuHot", host=~"gpu-.*"' --duration 2h --author you --comment why
   silence list [--all]   active and pending silences (--all: expired too)
   silence expire ID
-  ack FINGERPRINT --author you [--comment text]`;
+  ack FINGERPRINT --author you [--comment text]
+
+Development
+  processor new <name> [--stateful]                   scaffold a processor, its fixtures and registration
+
+Kafka settings come from the service configuration (VIGIL_CONFIG file, VIGIL__KAFKA__BROKERS=…).`;
 
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -51,8 +59,18 @@ async function main(): Promise<number> {
       author: { type: "string" },
       comment: { type: "string" },
       all: { type: "boolean", default: false },
+      "from-beginning": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
     },
   });
+  if (values.help || positionals[0] === "help" || positionals.length === 0) {
+    console.log(usage);
+    return positionals.length === 0 && !values.help ? 2 : 0;
+  }
+  if (positionals[0] === "dlq") positionals[0] = "deadletter";
+  if (positionals[0] === "start") return start();
+  if (positionals[0] === "stop") return stop();
+  if (positionals[0] === "status") return showStatus();
   const command = positionals.slice(0, 2).join(" ");
   if (command === "processor new") {
     const files = scaffold(positionals[2] ?? "", values.stateful);
@@ -78,7 +96,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const alerting = positionals[0] === "silence" || positionals[0] === "ack";
-  if (command !== "topics apply" && command !== "deadletter replay" && !alerting) {
+  const tail = command === "alerts tail";
+  if (command !== "topics apply" && command !== "deadletter replay" && !alerting && !tail) {
     console.error(usage);
     return 2;
   }
@@ -88,6 +107,7 @@ async function main(): Promise<number> {
   const dryRun = values["dry-run"];
 
   if (alerting) return alertingCommand(kafka, positionals, values, usage);
+  if (tail) return tailAlerts(kafka, values["from-beginning"]);
 
   if (command === "topics apply") {
     const replicationFactor = Number(values["replication-factor"]);

@@ -57,6 +57,8 @@ async function firing(port: number): Promise<string[]> {
   }
 }
 
+const perSecond = (n: number) => (n < 10 ? n.toFixed(1) : n.toFixed(0));
+
 export function startLiveView(
   services: { running: Running; port: number }[],
   everyMs = 2_000,
@@ -80,7 +82,7 @@ export function startLiveView(
       previous.set(name, now);
       deadLetters += now.deadLetters;
       const rate = (a: number, b: number | undefined) =>
-        before && b !== undefined ? ((a - b) / ((now.at - before.at) / 1000)).toFixed(0) : "…";
+        before && b !== undefined ? perSecond((a - b) / ((now.at - before.at) / 1000)) : "…";
       rows.push(
         `  ${name.padEnd(20)} in ${rate(now.in, before?.in).padStart(7)}/s  out ${rate(now.out, before?.out).padStart(7)}/s  written ${rate(now.written, before?.written).padStart(7)}/s  lag ${String(now.lag).padStart(7)}  dead letters ${now.deadLetters}`,
       );
