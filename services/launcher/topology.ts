@@ -8,6 +8,7 @@
 //   detector (rules) ─► alerts ─► notifier ─► receivers
 //   InfluxDB sink ◄─ metrics.clean/aggregated      Elasticsearch sink ◄─ logs.clean, alerts
 import { TOPICS } from "../../schemas/topics.js";
+import { SERVICES, type ServiceName } from "../registry.js";
 import type { ServiceSpec } from "./supervisor.js";
 
 export type TopicNames = { [K in keyof typeof TOPICS]: string };
@@ -51,15 +52,20 @@ export function topology(o: TopologyOptions): ServiceSpec[] {
   });
   const group = (name: string) => `vigil-${name}-${o.instance}`;
   const specs: ServiceSpec[] = [];
-  const add = (name: string, script: string, config: object, env?: Record<string, string>) =>
-    specs.push({ name, script, config: { ...base(name), ...config }, ...(env && { env }) });
+  const add = (name: ServiceName, config: object, env?: Record<string, string>) =>
+    specs.push({
+      name,
+      script: SERVICES[name],
+      config: { ...base(name), ...config },
+      ...(env && { env }),
+    });
 
   // Consumers first, so nothing produced is waiting for them longer than it must.
-  add("influxdb-sink", "services/influxdb-sink/main.ts", {
+  add("influxdb-sink", {
     consumer: { groupId: group("influxdb-sink"), topics: [t.metricsClean, t.metricsAggregated] },
     influx: { url: o.influx.url, bucket: o.influx.bucket },
   });
-  add("elasticsearch-sink", "services/elasticsearch-sink/main.ts", {
+  add("elasticsearch-sink", {
     consumer: { groupId: group("elasticsearch-sink"), topics: [t.logsClean, t.alerts] },
     alertTopics: [t.alerts],
     elasticsearch: {
@@ -70,7 +76,6 @@ export function topology(o: TopologyOptions): ServiceSpec[] {
   });
   add(
     "notifier",
-    "services/notifier/main.ts",
     {
       notifier: {
         name: o.instance,
@@ -85,7 +90,7 @@ export function topology(o: TopologyOptions): ServiceSpec[] {
     },
     o.notifierEnv,
   );
-  add("detector", "services/detector/main.ts", {
+  add("detector", {
     detector: {
       name: o.instance,
       inputs: [t.metricsClean, t.metricsAggregated],
@@ -96,12 +101,12 @@ export function topology(o: TopologyOptions): ServiceSpec[] {
       ...o.detector,
     },
   });
-  add("log-pipeline", "services/log-pipeline/main.ts", {
+  add("log-pipeline", {
     consumer: { groupId: group("log-pipeline"), topics: [t.logsRaw] },
     output: t.logsClean,
   });
   const tick = o.pipelineTick ?? "1s";
-  add("pipelines", "pipelines/service.ts", {
+  add("pipelines", {
     pipelines: [
       {
         name: `clean-${o.instance}`,
@@ -136,13 +141,12 @@ export function topology(o: TopologyOptions): ServiceSpec[] {
     ],
   });
   if (o.hostAgent)
-    add("host-agent", "services/host-agent/main.ts", {
+    add("host-agent", {
       agent: { interval: o.hostAgent.interval, topic: t.metricsRaw },
     });
   if (o.gpuAgent)
     add(
       "gpu-agent",
-      "services/gpu-agent/main.ts",
       {
         agent: {
           interval: o.gpuAgent.interval,
@@ -154,7 +158,7 @@ export function topology(o: TopologyOptions): ServiceSpec[] {
       o.gpuAgent.env,
     );
   if (o.logShipper)
-    add("log-shipper", "services/log-shipper/main.ts", {
+    add("log-shipper", {
       shipper: {
         id: `shipper-${o.instance}`,
         paths: o.logShipper.paths,
@@ -171,7 +175,7 @@ export function topology(o: TopologyOptions): ServiceSpec[] {
       { length: specs.length + 1 },
       (_, i) => `127.0.0.1:${o.basePort + i}`,
     );
-    add("prometheus-scrape", "services/prometheus-scrape/main.ts", {
+    add("prometheus-scrape", {
       scrape: {
         jobs: [{ name: "vigil", interval: "10s", timeout: "5s", targets }],
         topic: t.metricsRaw,

@@ -33,13 +33,18 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*/;
 const SUFFIXES = ["_bucket", "_count", "_sum", "_total", "_created", "_gsum", "_gcount", "_info"];
 
 function parseValue(text: string, line: number): number {
-  switch (text) {
-    case "NaN":
+  // As Prometheus reads them (Go's ParseFloat): NaN and Inf in any case — prom-client itself
+  // prints "Nan" for an event-loop statistic with no data yet.
+  switch (text.toLowerCase()) {
+    case "nan":
       return Number.NaN;
-    case "+Inf":
-    case "Inf":
+    case "+inf":
+    case "inf":
+    case "+infinity":
+    case "infinity":
       return Number.POSITIVE_INFINITY;
-    case "-Inf":
+    case "-inf":
+    case "-infinity":
       return Number.NEGATIVE_INFINITY;
   }
   const value = Number(text);

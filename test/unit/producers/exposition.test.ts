@@ -68,6 +68,12 @@ describe("Prometheus text format", () => {
     });
     expect(find(samples, "node_network_info")[0]?.labels.ifalias).toBe("");
   });
+
+  it('reads NaN and Inf in any case, as Prometheus does — prom-client prints "Nan"', () => {
+    const text = "a Nan\nb +inf\nc -INF\n";
+    expect(parseExposition(text).map((s) => s.value)).toEqual([NaN, Infinity, -Infinity]);
+    expect(() => parseExposition("d nope\n")).toThrow('line 1: "nope" is not a number');
+  });
 });
 
 describe("OpenMetrics", () => {

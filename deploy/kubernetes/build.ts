@@ -1,0 +1,258 @@
+// Writes the Kubernetes base (deploy/kubernetes/base/*.yaml) from the service list below:
+// `npx tsx deploy/kubernetes/build.ts`. One Deployment (probes, resources, non-root, read-only
+// root) and PodDisruptionBudget per consuming service, DaemonSets for the host and GPU agents,
+// configuration from the vigil-config ConfigMap and secrets from vigil-secrets.
+// test/unit/deploy/kubernetes.test.ts validates the output against the Kubernetes schemas.
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import type { ServiceName } from "../../services/registry.js";
+
+interface Workload {
+  service: ServiceName;
+  kind: "Deployment" | "DaemonSet";
+  replicas?: number;
+  /** Has a file in the ConfigMap: mounted and named by VIGIL_CONFIG. */
+  config?: boolean;
+  secrets?: Record<string, string>;
+  resources: { cpu: string; memory: string; limit: string };
+  extra?: (pod: Record<string, unknown>, container: Record<string, unknown>) => void;
+}
+
+export const WORKLOADS: Workload[] = [
+  {
+    service: "pipelines",
+    kind: "Deployment",
+    replicas: 2,
+    config: true,
+    resources: { cpu: "250m", memory: "384Mi", limit: "768Mi" },
+  },
+  {
+    service: "log-pipeline",
+    kind: "Deployment",
+    replicas: 2,
+    resources: { cpu: "100m", memory: "192Mi", limit: "384Mi" },
+  },
+  {
+    service: "detector",
+    kind: "Deployment",
+    replicas: 2,
+    resources: { cpu: "250m", memory: "512Mi", limit: "1Gi" },
+  },
+  {
+    service: "influxdb-sink",
+    kind: "Deployment",
+    replicas: 2,
+    config: true,
+    secrets: { INFLUX_TOKEN: "influx-token" },
+    resources: { cpu: "200m", memory: "256Mi", limit: "512Mi" },
+  },
+  {
+    service: "elasticsearch-sink",
+    kind: "Deployment",
+    replicas: 2,
+    config: true,
+    resources: { cpu: "200m", memory: "256Mi", limit: "512Mi" },
+  },
+  {
+    service: "notifier",
+    kind: "Deployment",
+    replicas: 2, // one active, one standing by
+    config: true,
+    secrets: {
+      SLACK_WEBHOOK_URL: "slack-webhook-url",
+      PAGERDUTY_ROUTING_KEY: "pagerduty-routing-key",
+    },
+    resources: { cpu: "100m", memory: "192Mi", limit: "384Mi" },
+  },
+  {
+    service: "prometheus-scrape",
+    kind: "Deployment",
+    replicas: 1,
+    config: true,
+    resources: { cpu: "100m", memory: "192Mi", limit: "384Mi" },
+  },
+  {
+    service: "http-ingest",
+    kind: "Deployment",
+    replicas: 2,
+    resources: { cpu: "200m", memory: "256Mi", limit: "512Mi" },
+    extra: (_pod, container) => {
+      container.ports = [...(container.ports as object[]), { name: "ingest", containerPort: 8186 }];
+      container.env = [
+        ...(container.env as object[]),
+        { name: "VIGIL__INGEST__HOST", value: "0.0.0.0" },
+        { name: "VIGIL__INGEST__PORT", value: "8186" },
+      ];
+    },
+  },
+  {
+    service: "host-agent",
+    kind: "DaemonSet",
+    resources: { cpu: "50m", memory: "96Mi", limit: "192Mi" },
+    extra: (pod, container) => {
+      pod.hostPID = true;
+      pod.volumes = [
+        ...(pod.volumes as object[]),
+        { name: "proc", hostPath: { path: "/proc" } },
+        { name: "sys", hostPath: { path: "/sys" } },
+      ];
+      container.volumeMounts = [
+        ...(container.volumeMounts as object[]),
+        { name: "proc", mountPath: "/host/proc", readOnly: true },
+        { name: "sys", mountPath: "/host/sys", readOnly: true },
+      ];
+      container.env = [
+        ...(container.env as object[]),
+        { name: "VIGIL__AGENT__PROC_ROOT", value: "/host/proc" },
+        { name: "VIGIL__AGENT__SYS_ROOT", value: "/host/sys" },
+        { name: "VIGIL__AGENT__HOST", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+      ];
+    },
+  },
+  {
+    service: "gpu-agent",
+    kind: "DaemonSet",
+    resources: { cpu: "50m", memory: "96Mi", limit: "192Mi" },
+    extra: (pod, container) => {
+      pod.nodeSelector = { "nvidia.com/gpu.present": "true" };
+      pod.tolerations = [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }];
+      pod.runtimeClassName = "nvidia";
+      container.env = [
+        ...(container.env as object[]),
+        { name: "NVIDIA_VISIBLE_DEVICES", value: "all" },
+        { name: "VIGIL__AGENT__HOST", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+      ];
+    },
+  },
+];
+
+const labels = (service: string) => ({
+  "app.kubernetes.io/name": "vigil",
+  "app.kubernetes.io/component": service,
+});
+
+export function manifests(w: Workload): object[] {
+  const container: Record<string, unknown> = {
+    name: w.service,
+    image: "vigil:latest",
+    args: [w.service],
+    ports: [{ name: "http", containerPort: 9464 }],
+    envFrom: [{ configMapRef: { name: "vigil-env" } }],
+    env: [
+      ...(w.config ? [{ name: "VIGIL_CONFIG", value: `/config/${w.service}.yaml` }] : []),
+      ...Object.entries(w.secrets ?? {}).map(([name, key]) => ({
+        name,
+        valueFrom: { secretKeyRef: { name: "vigil-secrets", key } },
+      })),
+    ],
+    readinessProbe: {
+      httpGet: { path: "/readyz", port: "http" },
+      periodSeconds: 10,
+      failureThreshold: 3,
+    },
+    livenessProbe: {
+      httpGet: { path: "/healthz", port: "http" },
+      initialDelaySeconds: 30,
+      periodSeconds: 20,
+    },
+    resources: {
+      requests: { cpu: w.resources.cpu, memory: w.resources.memory },
+      limits: { memory: w.resources.limit },
+    },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    },
+    volumeMounts: [
+      { name: "tmp", mountPath: "/tmp" },
+      ...(w.config ? [{ name: "config", mountPath: "/config", readOnly: true }] : []),
+    ],
+  };
+  const pod: Record<string, unknown> = {
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      seccompProfile: { type: "RuntimeDefault" },
+    },
+    terminationGracePeriodSeconds: 45, // the services drain within 30 s of SIGTERM
+    containers: [container],
+    volumes: [
+      { name: "tmp", emptyDir: {} },
+      ...(w.config ? [{ name: "config", configMap: { name: "vigil-config" } }] : []),
+    ],
+  };
+  w.extra?.(pod, container);
+  const name = `vigil-${w.service}`;
+  const metadata = { name, labels: labels(w.service) };
+  const template = { metadata: { labels: labels(w.service) }, spec: pod };
+  if (w.kind === "DaemonSet")
+    return [
+      {
+        apiVersion: "apps/v1",
+        kind: "DaemonSet",
+        metadata,
+        spec: { selector: { matchLabels: labels(w.service) }, template },
+      },
+    ];
+  return [
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata,
+      spec: { replicas: w.replicas ?? 1, selector: { matchLabels: labels(w.service) }, template },
+    },
+    {
+      apiVersion: "policy/v1",
+      kind: "PodDisruptionBudget",
+      metadata,
+      spec: { maxUnavailable: 1, selector: { matchLabels: labels(w.service) } },
+    },
+  ];
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split("/").pop()!)) {
+  const base = join(import.meta.dirname, "base");
+  const configs = [
+    "pipelines",
+    "influxdb-sink",
+    "elasticsearch-sink",
+    "notifier",
+    "prometheus-scrape",
+  ];
+  const configMap = {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "vigil-config", labels: { "app.kubernetes.io/name": "vigil" } },
+    data: Object.fromEntries(
+      configs.map((c) => [
+        `${c}.yaml`,
+        readFileSync(join(import.meta.dirname, "config", `${c}.yaml`), "utf8"),
+      ]),
+    ),
+  };
+  const files: string[] = ["config.yaml"];
+  writeFileSync(join(base, "config.yaml"), stringify(configMap));
+  for (const w of WORKLOADS) {
+    const file = `${w.service}.yaml`;
+    files.push(file);
+    writeFileSync(
+      join(base, file),
+      manifests(w)
+        .map((m) => stringify(m))
+        .join("---\n"),
+    );
+  }
+  writeFileSync(
+    join(base, "kustomization.yaml"),
+    stringify({
+      apiVersion: "kustomize.config.k8s.io/v1beta1",
+      kind: "Kustomization",
+      labels: [{ pairs: { "app.kubernetes.io/part-of": "vigil" } }],
+      resources: ["env.yaml", "secrets.yaml", "services.yaml", ...files],
+    }),
+  );
+  console.log(`wrote ${files.length} files in ${base}`);
+}
