@@ -134,9 +134,11 @@ export function pipelineRunner(
   /** Gives every partition's operators the time: windows of quiet sources close. */
   async function tick(): Promise<void> {
     const source = `pipeline/${pipeline.name}`;
-    const outputs = [...chains.entries()].flatMap(([, chain]) =>
-      outputRecords(pipeline, null, source, runChain(chain.steps, [], now, telemetry).samples),
-    );
+    const outputs = chains
+      .all()
+      .flatMap(({ state: chain }) =>
+        outputRecords(pipeline, null, source, runChain(chain.steps, [], now, telemetry).samples),
+      );
     if (outputs.length === 0) return;
     try {
       await service.producer.send(outputs);

@@ -90,7 +90,7 @@ export interface PartitionStateOptions<T> {
  * on elsewhere meanwhile.
  */
 export function partitionStates<T>(options: PartitionStateOptions<T>) {
-  const states = new Map<string, T>();
+  const states = new Map<string, { topic: string; partition: number; state: T }>();
   let seenAssignment: ReadonlySet<string> | undefined;
   let saved: Promise<Map<string, PipelineState>> | undefined;
 
@@ -102,7 +102,7 @@ export function partitionStates<T>(options: PartitionStateOptions<T>) {
     }
     const at = `${topic}:${partition}`;
     const known = states.get(at);
-    if (known) return known;
+    if (known) return known.state;
     saved ??= options.stateful
       ? loadStates(options.kafka, options.changelog, options.owner)
       : Promise.resolve(new Map());
@@ -121,15 +121,16 @@ export function partitionStates<T>(options: PartitionStateOptions<T>) {
       clearInterval(beat);
     }
     const created = options.create(state);
-    states.set(at, created);
+    states.set(at, { topic, partition, state: created });
     if (state) options.onRestore?.(topic, partition, state);
     return created;
   }
 
   return {
     get,
-    peek: (topic: string, partition: number) => states.get(`${topic}:${partition}`),
-    entries: () => states.entries(),
+    peek: (topic: string, partition: number) => states.get(`${topic}:${partition}`)?.state,
+    /** Every partition's state, with where it belongs. */
+    all: () => [...states.values()],
     /** Forgets everything: the next use re-reads the changelog (after a failed write). */
     reset: () => {
       states.clear();

@@ -11,6 +11,15 @@ import { SilenceError } from "../notifier/stores.js";
 
 type Values = Record<string, string | boolean | undefined>;
 
+/** The CLI option that carries each field a silence or an acknowledgement is checked for. */
+const OPTION_OF_FIELD: Record<string, string> = {
+  matchers: "matchers",
+  comment: "comment",
+  createdBy: "author",
+  by: "author",
+  endsAt: "duration",
+};
+
 const show = (s: Silence, now: number) =>
   `${s.id}  ${s.endsAt <= now ? "expired" : s.startsAt > now ? "pending" : "active "}  until ${new Date(s.endsAt).toISOString()}  ${s.matchers}  by ${s.createdBy}: ${s.comment}`;
 
@@ -90,11 +99,9 @@ export async function alertingCommand(
   } catch (error) {
     if (!(error instanceof SilenceError)) throw error;
     // Names the CLI option for the field the check named.
-    console.error(
-      error.message
-        .replace(/^createdBy:/, "--author:")
-        .replace(/^(matchers|comment|by):/, (m) => `--${m === "by:" ? "author:" : m}`),
-    );
+    const field = /^(\w+):/.exec(error.message)?.[1] ?? "";
+    const option = OPTION_OF_FIELD[field];
+    console.error(option ? error.message.replace(`${field}:`, `--${option}:`) : error.message);
     return 2;
   } finally {
     await producer.disconnect();

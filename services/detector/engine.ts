@@ -6,7 +6,14 @@
 import type { Alert, MetricSample } from "../../schemas/types.js";
 import { seriesKey } from "../../pipelines/api.js";
 import { DETECTORS } from "./anomaly/registry.js";
-import { alertEvent, holdFor, newAlert, recordTransition, type AlertTrack } from "./lifecycle.js";
+import {
+  alertEvent,
+  holdFor,
+  newAlert,
+  recordTransition,
+  thresholdOf,
+  type AlertTrack,
+} from "./lifecycle.js";
 import { increase, prune, reduce, slide, type Points } from "./reduce.js";
 import type { Rule } from "./rules/schema.js";
 import type { Selector } from "./rules/selector.js";
@@ -77,6 +84,9 @@ export class DetectionEngine {
           ]);
       }
     }
+    // A sample is offered to the rules naming its metric and to those selecting by regex.
+    for (const [metric, list] of this.byMetric)
+      this.byMetric.set(metric, [...list, ...this.anyMetric]);
   }
 
   get size(): number {
@@ -87,14 +97,14 @@ export class DetectionEngine {
     const events: Alert[] = [];
     const ratios = new Map<string, [Rule, Track]>();
     for (const sample of samples) {
-      const candidates = this.byMetric.get(sample.name);
-      if (!candidates && this.anyMetric.length === 0) continue;
+      const candidates = this.byMetric.get(sample.name) ?? this.anyMetric;
+      if (candidates.length === 0) continue;
       if (!Number.isFinite(sample.value)) {
         this.count("non_finite");
         continue;
       }
       let series: string | undefined;
-      for (const candidate of candidates ? [...candidates, ...this.anyMetric] : this.anyMetric) {
+      for (const candidate of candidates) {
         if (!candidate.selector.matches(sample)) continue;
         series ??= seriesKey(sample);
         const { rule } = candidate;
@@ -224,10 +234,7 @@ export class DetectionEngine {
         Math.abs(deviation) >= minDeviation &&
         (direction === "both" || (direction === "up" ? deviation > 0 : deviation < 0));
     } else if (rule.when) {
-      breach =
-        track.alert?.state === "firing" && rule.recover
-          ? !rule.recover.test(value)
-          : rule.when.test(value);
+      breach = this.thresholdBreach(rule, track, value);
     } else return; // an absence-only rule: samples just say the series is alive
     this.evaluate(rule, track, at, value, breach, now, events);
   }
@@ -249,11 +256,22 @@ export class DetectionEngine {
     if (denominator <= 0) return; // nothing happened in the window: no ratio to judge
     const value = numerator / denominator;
     track.lastValue = value;
-    const breach =
-      track.alert?.state === "firing" && rule.recover
-        ? !rule.recover.test(value)
-        : rule.when!.test(value);
-    this.evaluate(rule, track, track.lastAt, value, breach, now, events);
+    this.evaluate(
+      rule,
+      track,
+      track.lastAt,
+      value,
+      this.thresholdBreach(rule, track, value),
+      now,
+      events,
+    );
+  }
+
+  /** Hysteresis: a firing alert with a recovery threshold stays active until that holds. */
+  private thresholdBreach(rule: Rule, track: Track, value: number): boolean {
+    return track.alert?.state === "firing" && rule.recover
+      ? !rule.recover.test(value)
+      : rule.when!.test(value);
   }
 
   private evaluate(
@@ -371,7 +389,7 @@ export class DetectionEngine {
     const data = {
       labels: series,
       value,
-      threshold: rule.when?.threshold ?? null,
+      threshold: thresholdOf(rule),
       rule: rule.name,
     };
     const extra = Object.fromEntries(Object.entries(rule.labels).map(([k, t]) => [k, t(data)]));

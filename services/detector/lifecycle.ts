@@ -60,10 +60,9 @@ export function newAlert(
   };
 }
 
-export interface Transitions {
-  /** Event times of this series' firing and resolved transitions, within the flapping window. */
-  times: number[];
-}
+/** What an alert of the rule is measured against: the firing threshold, or the anomaly score. */
+export const thresholdOf = (rule: Rule): number | null =>
+  rule.when?.threshold ?? rule.anomaly?.threshold ?? null;
 
 /** Records a transition; true when that makes the alert flapping. */
 export function recordTransition(rule: Rule, transitions: number[], at: number): boolean {
@@ -88,7 +87,7 @@ export interface EventDetails {
 
 /** The alert event for `alert` in its current state, with labels and annotations rendered. */
 export function alertEvent(rule: Rule, alert: AlertTrack, details: EventDetails): Alert {
-  const threshold = rule.when?.threshold ?? rule.anomaly?.threshold ?? null;
+  const threshold = thresholdOf(rule);
   const data = { labels: alert.labels, value: alert.value, threshold, rule: rule.name };
   const summary =
     alert.absent && rule.when

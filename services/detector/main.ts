@@ -157,14 +157,10 @@ export async function startDetector(
     cfg.tick,
     () =>
       turns.add(async () => {
-        for (const [at, state] of [...engines.entries()]) {
+        for (const { topic, partition, state } of engines.all()) {
           const before = state.engine.size;
           const events = state.engine.tick(now());
           if (events.length === 0 && state.engine.size === before) continue;
-          const [topic, partition] = [
-            at.slice(0, at.lastIndexOf(":")),
-            Number(at.slice(at.lastIndexOf(":") + 1)),
-          ];
           try {
             await publish(topic, partition, state, events);
           } catch (error) {

@@ -45,7 +45,8 @@ export const detectorSettings = baseSettings.extend({
         .array(z.string().min(1))
         .min(1)
         .default([TOPICS.metricsClean.name, TOPICS.metricsAggregated.name]),
-      rules: ruleFiles.default({ paths: [BUILTIN_RULES], rules: loadRuleFiles([BUILTIN_RULES]) }),
+      // The pack is read when a configuration leaves rules out, not whenever this module loads.
+      rules: ruleFiles.prefault([BUILTIN_RULES]),
       output: z.string().min(1).default(TOPICS.alerts.name),
       /** Compacted: the latest event of every alert, for consumers that start late. */
       state: z.string().min(1).default(TOPICS.alertsState.name),

@@ -94,6 +94,7 @@ export async function launchAll(
 }
 
 export async function stopAll(running: Running[]): Promise<void> {
-  // Producers first, then the stages after them, so work in flight drains downstream.
-  for (const service of running) await service.stop();
+  // In reverse of starting: producers (started last) first, then the stages after them, so work
+  // in flight drains downstream.
+  for (const service of [...running].reverse()) await service.stop();
 }

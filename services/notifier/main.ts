@@ -23,7 +23,7 @@ import { Dispatcher } from "./dispatcher.js";
 import type { Send } from "./receivers/api.js";
 import { RECEIVER_KINDS } from "./receivers/registry.js";
 import { notifierSettings, type NotifierSettings } from "./settings.js";
-import { Acks, NotificationLog, Silences } from "./stores.js";
+import { Acks, logKey, NotificationLog, Silences } from "./stores.js";
 
 export interface NotifierOptions {
   now?: () => number;
@@ -94,7 +94,7 @@ export async function startNotifier(
       await producer.send([
         {
           topic: cfg.log,
-          key: `${entry.receiver}|${entry.groupKey}`,
+          key: logKey(entry.receiver, entry.groupKey),
           value: encode("notification-log", entry),
         },
       ]);

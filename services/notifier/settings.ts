@@ -220,4 +220,3 @@ export const notifierSettings = baseSettings.extend({
 });
 
 export type NotifierSettings = z.infer<typeof notifierSettings>;
-export { secretRef };

@@ -8,7 +8,7 @@ import addFormatsModule from "ajv-formats";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { SERVICES } from "../../../services/registry.js";
-import { DEPLOY_CONFIG_SCHEMAS, loadsWith } from "../../support/deploy.js";
+import { loadsWith } from "../../support/deploy.js";
 
 const COMPOSE = "deploy/compose/docker-compose.yml";
 const schema = JSON.parse(
@@ -96,13 +96,20 @@ describe("the Docker Compose file", () => {
   });
 
   it("mounts configuration files that load with their services' schemas", () => {
+    const configured: string[] = [];
     for (const [name, service] of Object.entries(compose.services)) {
       const file = service.environment?.VIGIL_CONFIG;
       if (!file) continue;
+      configured.push(name);
       const local = join("deploy/compose/config", file.replace(/^\/config\//, ""));
       expect(existsSync(local), local).toBe(true);
       expect(() => loadsWith(service.command![0]!, local), name).not.toThrow();
     }
-    expect(Object.keys(DEPLOY_CONFIG_SCHEMAS).length).toBeGreaterThan(0);
+    expect(configured.sort()).toEqual([
+      "influxdb-sink",
+      "notifier",
+      "pipelines",
+      "prometheus-scrape",
+    ]);
   });
 });
