@@ -3,11 +3,16 @@
 //   * a function over a batch (`defineFunction`): clean, filter, enrich — pure, no state; or
 //   * an operator (`defineOperator`): per-series logic that keeps state, through the explicit
 //     StateStore it is given (one store per input partition, so state moves with its partition).
+//     Each key it sets or deletes is written to the changelog at the next commit; a value changed
+//     in place must be set again. An operator whose state is grouped by something other than the
+//     series (window-aggregate's `groupBy`) declares `partitionKey`: the pipeline then re-keys its
+//     input by it through a repartition topic, so one group's samples meet on one partition.
 // A processor never throws for a bad sample: it returns it as `rejected`, with a reason, and the
 // runtime sends it to the dead-letter topic. Time comes from `context.now()`, never the wall clock.
 import type { z } from "zod";
 import type { MetricSample } from "../schemas/types.js";
 import type { ErrorCode } from "../services/chassis/errors.js";
+import { KeyedStore, type StoreCodec } from "../services/chassis/state-store.js";
 
 export interface Rejected {
   sample: MetricSample;
@@ -27,6 +32,11 @@ export interface Context {
   now(): number;
   /** Counts samples a processor deliberately does not pass on (not rejected): every drop counted. */
   count(reason: string, n?: number): void;
+  /**
+   * The input is read to its end: only then may quiet mean idle (a backlog is not a pause).
+   * Always true offline.
+   */
+  caughtUp(): boolean;
 }
 
 /** Key-value state of one operator instance; bounded by the operator itself. */
@@ -40,19 +50,24 @@ export interface StateStore<V> {
 
 export type Process = (samples: MetricSample[], context: Context) => Result;
 
-/** One running processor. An operator's can snapshot its state (JSON) and restore it. */
+/** One running processor. */
 export interface Instance {
   process: Process;
-  snapshot?: () => unknown;
-  restore?: (snapshot: unknown) => void;
 }
 
 export interface ProcessorSpec<C extends z.ZodType = z.ZodType> {
   name: string;
   description: string;
   config: C;
-  /** A fresh instance: for an operator, with its own empty state. */
-  create(config: z.output<C>): Instance;
+  /** Operators: how their state's values travel to the changelog. Functions have none. */
+  state?: StoreCodec<unknown>;
+  /**
+   * Operators whose state is grouped by more than the series: the key of a sample's group, or
+   * undefined for a sample the operator does not take.
+   */
+  partitionKey?: (config: z.output<C>) => (sample: MetricSample) => string | undefined;
+  /** An instance over `store` (an operator's; a fresh in-memory one when not given). */
+  create(config: z.output<C>, store?: StateStore<unknown>): Instance;
 }
 
 export function defineFunction<C extends z.ZodType>(spec: {
@@ -70,9 +85,9 @@ export function defineFunction<C extends z.ZodType>(spec: {
 }
 
 /**
- * An operator keeps everything it must remember in its StateStore — nothing in closures — so its
- * state can be snapshot to the changelog and restored on another instance. `encode`/`decode`
- * turn a value into JSON and back when it is not JSON already (a sketch, a Set).
+ * An operator keeps everything it must remember in its StateStore — nothing in closures that the
+ * store cannot rebuild — so its state can go to the changelog and be restored on another
+ * instance. `encode`/`decode` turn a value into JSON and back when it is not JSON already.
  */
 export function defineOperator<C extends z.ZodType, V>(spec: {
   name: string;
@@ -81,38 +96,25 @@ export function defineOperator<C extends z.ZodType, V>(spec: {
   create: (config: z.output<C>, state: StateStore<V>) => Process;
   encode?: (value: V) => unknown;
   decode?: (json: unknown) => V;
+  partitionKey?: (config: z.output<C>) => (sample: MetricSample) => string | undefined;
 }): ProcessorSpec<C> {
-  const encode = spec.encode ?? ((v: V) => v as unknown);
-  const decode = spec.decode ?? ((j: unknown) => j as V);
+  const codec: StoreCodec<V> = {
+    encode: spec.encode ?? ((v: V) => v as unknown),
+    decode: spec.decode ?? ((j: unknown) => j as V),
+  };
   return {
     name: spec.name,
     description: spec.description,
     config: spec.config,
-    create: (config) => {
-      const state = new MemoryState<V>();
-      return {
-        process: spec.create(config, state),
-        snapshot: () => [...state.entries()].map(([key, value]) => [key, encode(value)]),
-        restore: (snapshot) => {
-          state.clear();
-          for (const [key, value] of snapshot as [string, unknown][]) state.set(key, decode(value));
-        },
-      };
-    },
+    state: codec as StoreCodec<unknown>,
+    ...(spec.partitionKey && { partitionKey: spec.partitionKey }),
+    create: (config, store) => ({
+      process: spec.create(
+        config,
+        (store as StateStore<V> | undefined) ?? new KeyedStore<V>(spec.name, codec, false),
+      ),
+    }),
   };
-}
-
-/** In-process state; the pipeline service snapshots it to a changelog topic after each batch. */
-export class MemoryState<V> implements StateStore<V> {
-  private map = new Map<string, V>();
-  clear = () => this.map.clear();
-  get = (key: string) => this.map.get(key);
-  set = (key: string, value: V) => void this.map.set(key, value);
-  delete = (key: string) => void this.map.delete(key);
-  get size() {
-    return this.map.size;
-  }
-  entries = () => this.map.entries();
 }
 
 /** The identity of a series: its name and sorted labels. */

@@ -3,7 +3,8 @@
 // samples in, out and rejected, and every deliberate drop by reason.
 import { z } from "zod";
 import type { MetricSample } from "../schemas/types.js";
-import type { Instance, Rejected } from "./api.js";
+import type { TaskStores } from "../services/chassis/state-store.js";
+import type { Instance, ProcessorSpec, Rejected } from "./api.js";
 import { PROCESSORS, processorNamed } from "./registry.js";
 
 export interface StepConfig {
@@ -13,6 +14,8 @@ export interface StepConfig {
 
 export interface Step extends Instance {
   name: string;
+  spec: ProcessorSpec;
+  config: unknown;
 }
 
 export interface ChainTelemetry {
@@ -48,9 +51,19 @@ export class ChainConfigError extends Error {
   override name = "ChainConfigError";
 }
 
-/** Fresh instances of the steps (an operator's state starts empty). */
-export function buildChain(steps: StepConfig[], where = "processors"): Step[] {
-  return steps.map(({ name, config }, i) => {
+/**
+ * Instances of the steps. An operator's state is the store named by its position in `stores` (as
+ * restored from the changelog), or a fresh in-memory one without `stores`. `first` is the position
+ * of steps[0] in the whole chain, so a chain split over two stages keeps its stores' names.
+ */
+export function buildChain(
+  steps: StepConfig[],
+  where = "processors",
+  stores?: TaskStores,
+  first = 0,
+): Step[] {
+  return steps.map(({ name, config }, at) => {
+    const i = first + at;
     const spec = processorNamed(name);
     if (!spec) throw new ChainConfigError(`${where}[${i}]: unknown processor "${name}"`);
     const parsed = spec.config.safeParse(config);
@@ -62,7 +75,8 @@ export function buildChain(steps: StepConfig[], where = "processors"): Step[] {
       });
       throw new ChainConfigError(issues.join("\n"));
     }
-    return { name, ...spec.create(parsed.data) };
+    const store = spec.state && stores?.store(String(i), spec.state);
+    return { name, spec, config: parsed.data, ...spec.create(parsed.data, store) };
   });
 }
 
@@ -71,6 +85,7 @@ export function runChain(
   samples: MetricSample[],
   now: () => number,
   telemetry?: ChainTelemetry,
+  caughtUp: () => boolean = () => true,
 ): ChainResult {
   let current = samples;
   const rejected: ChainResult["rejected"] = [];
@@ -78,6 +93,7 @@ export function runChain(
   for (const step of steps) {
     const result = step.process(current, {
       now,
+      caughtUp,
       count: (reason, n = 1) => telemetry?.dropped(step.name, reason, n),
     });
     for (const r of result.rejected ?? []) rejected.push({ ...r, processor: step.name });

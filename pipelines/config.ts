@@ -12,6 +12,7 @@ import { TOPICS } from "../schemas/topics.js";
 import { duration } from "../services/chassis/config.js";
 import { baseSettings } from "../services/chassis/settings.js";
 import { buildChain, ChainConfigError, stepSchema } from "./chain.js";
+import { processorNamed } from "./registry.js";
 
 export const pipelineSchema = z
   .strictObject({
@@ -27,14 +28,21 @@ export const pipelineSchema = z
      */
     keyBy: z.array(z.string()).optional(),
     /**
-     * "input": outputs keep the input record's key. "series": each output group of labels and
-     * timestamp is its own record, keyed by them — for aggregates (group + window end), so a replay
-     * writes the very same records whichever instance closes the window.
+     * "input": outputs keep the input record's key. "series": outputs are keyed by their labels
+     * (without the name), one record per label set — for aggregates: every window of a series has
+     * the same key, so the series stays on one partition, in order, for the detector.
      */
     outputKey: z.enum(["input", "series"]).default("input"),
-    /** Keep operator state in the changelog, so restarts and rebalances change no result. */
+    /**
+     * Keep operator state in a changelog (`vigil-pipeline-<name>-changelog`, compacted, created at
+     * start), so restarts and rebalances change no result.
+     */
     stateful: z.boolean().default(true),
-    changelog: z.string().min(1).default(TOPICS.pipelineState.name),
+    /**
+     * Where a pipeline with a grouping operator (window-aggregate) re-keys its input by group
+     * before the state, so one group's samples meet on one partition. Created at start if missing.
+     */
+    repartition: z.string().min(1).default(TOPICS.metricsRepartition.name),
     /** How often operators are given the time with no input (closing the windows of quiet sources). */
     tick: duration.default(1_000),
     /** How long the group waits for a member that stopped heartbeating (e.g. was killed). */
@@ -52,7 +60,26 @@ export const pipelineSchema = z
     }
   });
 
-export const pipelineSettings = baseSettings.extend({ pipelines: z.array(pipelineSchema).min(1) });
+export const pipelineSettings = baseSettings.extend({
+  pipelines: z
+    .array(pipelineSchema)
+    .min(1)
+    .superRefine((pipelines, ctx) => {
+      // Two pipelines re-keying through one topic would read each other's groups.
+      const seen = new Map<string, string>();
+      pipelines.forEach((p, i) => {
+        if (!p.processors.some((step) => processorNamed(step.name)?.partitionKey)) return;
+        const other = seen.get(p.repartition);
+        if (other)
+          ctx.addIssue({
+            code: "custom",
+            path: [i, "repartition"],
+            message: `topic ${p.repartition} is already the repartition topic of pipeline ${other}; give each grouping pipeline its own`,
+          });
+        seen.set(p.repartition, p.name);
+      });
+    }),
+});
 
 export type Pipeline = z.infer<typeof pipelineSchema>;
 export type PipelineSettings = z.infer<typeof pipelineSettings>;

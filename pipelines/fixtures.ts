@@ -9,6 +9,8 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import type { MetricSample } from "../schemas/types.js";
+import type { OutboundRecord } from "../services/chassis/producer.js";
+import { TaskStores } from "../services/chassis/state-store.js";
 import { buildChain, runChain } from "./chain.js";
 
 const time = z.union([z.number(), z.string().transform((s) => Date.parse(s))]);
@@ -78,18 +80,24 @@ export interface StepOutcome {
 }
 
 /**
- * Runs one case on a fresh processor instance; returns expected and actual per step. With
- * `restartBefore`, the state is snapshot (through JSON, as the changelog stores it) before that
- * step and restored into a new instance, which runs the rest: an operator must not notice.
+ * Runs one case on a fresh processor instance; returns expected and actual per step. After each
+ * step the keys it changed are written to a changelog, as a pipeline commit does. With
+ * `restartBefore`, a new instance is built over the state read back from that changelog, and runs
+ * the rest: an operator must not notice (one that changes a value in place without setting it
+ * again would).
  */
 export function runCase(fixture: Fixture, name: string, restartBefore?: number): StepOutcome[] {
   const testCase = fixture.cases.find((c) => c.name === name)!;
-  let [step] = buildChain([{ name: fixture.processor, config: fixture.config }], fixture.file);
+  const build = (stores: TaskStores) =>
+    buildChain([{ name: fixture.processor, config: fixture.config }], fixture.file, stores);
+  let stores = new TaskStores("changelog", 0);
+  let [step] = build(stores);
+  const changelog: OutboundRecord[] = [];
   return testCase.steps.map((s, index) => {
-    if (index === restartBefore && step!.snapshot) {
-      const saved = JSON.parse(JSON.stringify(step!.snapshot())) as unknown;
-      [step] = buildChain([{ name: fixture.processor, config: fixture.config }], fixture.file);
-      step!.restore!(saved);
+    if (index === restartBefore) {
+      stores = new TaskStores("changelog", 0);
+      for (const record of changelog) stores.restore(String(record.key), record.value);
+      [step] = build(stores);
     }
     const now = s.at ?? fixture.now;
     const counts: Record<string, number> = {};
@@ -102,6 +110,7 @@ export function runCase(fixture: Fixture, name: string, restartBefore?: number):
         dropped: (_p, reason, n) => void (counts[reason] = (counts[reason] ?? 0) + n),
       },
     );
+    changelog.push(...stores.changes());
     return {
       expected: {
         output: s.output.map((x) => full(x, now)),

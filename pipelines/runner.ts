@@ -1,18 +1,26 @@
-// One pipeline at work: per input partition, its chain of processor instances (restored from the
-// changelog when the partition is assigned), the records it turns into outputs, late samples and
-// dead letters, and the state snapshot written before each commit.
-import { groupBy } from "../services/chassis/group.js";
+// One pipeline at work, as one or two stateful stages of the chassis.
+//
+//   no grouping operator:   inputs ─► [whole chain] ─► output
+//   with one (window-aggregate `groupBy`), as Kafka Streams does on groupBy:
+//     inputs ─► [steps before it] ─► repartition topic, keyed by group ─► [the rest] ─► output
+//
+// Each stage commits its outputs, late samples, dead letters, the keys its operators changed (to
+// its own changelog, `<group id>-changelog`) and its input offsets in one Kafka transaction. So a
+// group's samples meet on one partition — partial aggregates never compete — and a restart or
+// rebalance changes no result.
 import { encode } from "../schemas/codec.js";
 import type { MetricBatch, MetricSample } from "../schemas/types.js";
-import type { BatchHandler, Rejection } from "../services/chassis/consumer.js";
+import type { Rejection } from "../services/chassis/consumer.js";
+import { groupBy } from "../services/chassis/group.js";
 import type { OutboundRecord } from "../services/chassis/producer.js";
 import type { Service } from "../services/chassis/service.js";
+import { createStatefulStage, type StatefulStage } from "../services/chassis/stateful-stage.js";
+import { decode } from "../schemas/codec.js";
 import { seriesKey } from "./api.js";
-import { buildChain, runChain, type ChainTelemetry, type Step } from "./chain.js";
+import { buildChain, runChain, type ChainTelemetry, type Step, type StepConfig } from "./chain.js";
 import type { Pipeline } from "./config.js";
-import { partitionStates, restoreSteps, snapshotRecord, snapshotSteps } from "./state.js";
 
-/** Output records: under the input record's key, one per `keyBy` label values, or one per series and time. */
+/** Output records, by the pipeline's keying; each carries a batch of the samples of one key. */
 export function outputRecords(
   pipeline: Pipeline,
   key: Buffer | string | null,
@@ -22,48 +30,98 @@ export function outputRecords(
   if (samples.length === 0) return [];
   if (!pipeline.keyBy && pipeline.outputKey === "input" && key !== null)
     return [{ topic: pipeline.output, key, value: encode("metric-batch", { source, samples }) }];
-  // By series (and, without an input record — what a tick closed — always): each group of labels
-  // and timestamp gets its own deterministic key, so a replay writes the same records.
+  // By series (and, without an input record — what a tick closed — always): every window of a
+  // series has the same key, so one series stays on one partition, in order.
   const keyOf = (sample: MetricSample) =>
     pipeline.keyBy
       ? pipeline.keyBy.map((label) => sample.labels[label] ?? "").join("|")
-      : `${seriesKey({ name: "", labels: sample.labels })}@${sample.timestamp}`;
-  return [...groupBy(samples, keyOf)].map(([group, list]) => ({
-    topic: pipeline.output,
-    key: group,
+      : seriesKey({ name: "", labels: sample.labels });
+  return keyed(pipeline.output, source, samples, keyOf);
+}
+
+function keyed(
+  topic: string,
+  source: string,
+  samples: MetricSample[],
+  keyOf: (sample: MetricSample) => string,
+): OutboundRecord[] {
+  return [...groupBy(samples, keyOf)].map(([key, list]) => ({
+    topic,
+    key,
     value: encode("metric-batch", { source, samples: list }),
   }));
 }
 
-interface PartitionChain {
-  steps: Step[];
-  /** The last input offset whose effects the steps hold. */
-  lastOffset: number;
+/** Where the chain splits: the first step whose state is grouped by a key of its own. */
+export function groupingStep(pipeline: Pipeline): number {
+  return pipeline.processors.findIndex((step, i) => {
+    const [built] = buildChain([step], `processors[${i}]`);
+    return built!.spec.partitionKey !== undefined;
+  });
 }
 
-export function pipelineRunner(
+interface StagePlan {
+  name: string;
+  groupId: string;
+  inputs: string[];
+  steps: StepConfig[];
+  first: number;
+  /** Turns what the steps let through into records. */
+  emit: (key: Buffer | string | null, source: string, samples: MetricSample[]) => OutboundRecord[];
+}
+
+export function stagePlans(pipeline: Pipeline): StagePlan[] {
+  const groupId = `vigil-pipeline-${pipeline.name}`;
+  const toOutput: StagePlan["emit"] = (key, source, samples) =>
+    outputRecords(pipeline, key, source, samples);
+  const split = groupingStep(pipeline);
+  if (split < 0)
+    return [
+      {
+        name: pipeline.name,
+        groupId,
+        inputs: pipeline.inputs,
+        steps: pipeline.processors,
+        first: 0,
+        emit: toOutput,
+      },
+    ];
+  const topic = pipeline.repartition;
+  const [grouping] = buildChain([pipeline.processors[split]!], "processors", undefined, split);
+  const keyOf = grouping!.spec.partitionKey!(grouping!.config);
+  return [
+    {
+      name: `${pipeline.name}-repartition`,
+      groupId: `${groupId}-repartition`,
+      inputs: pipeline.inputs,
+      steps: pipeline.processors.slice(0, split),
+      first: 0,
+      // Only what the grouping step takes travels on (the rest is on the input topic already).
+      emit: (_key, source, samples) =>
+        keyed(
+          topic,
+          source,
+          samples.filter((s) => keyOf(s) !== undefined),
+          (s) => keyOf(s)!,
+        ),
+    },
+    {
+      name: pipeline.name,
+      groupId,
+      inputs: [topic],
+      steps: pipeline.processors.slice(split),
+      first: split,
+      emit: toOutput,
+    },
+  ];
+}
+
+export function pipelineStages(
   pipeline: Pipeline,
   service: Service,
-  assignment: () => ReadonlySet<string>,
+  deadLetterTopic: string,
   now: () => number,
-) {
-  const chains = partitionStates<PartitionChain>({
-    kafka: service.kafka,
-    changelog: pipeline.changelog,
-    owner: pipeline.name,
-    stateful: pipeline.stateful,
-    assignment,
-    create: (saved) => {
-      const steps = buildChain(pipeline.processors);
-      if (saved) restoreSteps(steps, saved);
-      return { steps, lastOffset: saved?.lastOffset ?? -1 };
-    },
-    onRestore: (topic, partition, saved) =>
-      service.logger.info(
-        { pipeline: pipeline.name, topic, partition, lastOffset: saved.lastOffset },
-        "operator state restored",
-      ),
-  });
+): StatefulStage[] {
   const telemetry: ChainTelemetry = {
     step: (processor, samplesIn, samplesOut, rejected) => {
       const labels = { pipeline: pipeline.name, processor };
@@ -74,81 +132,68 @@ export function pipelineRunner(
     dropped: (processor, reason, n) =>
       service.metrics.dropped.inc({ reason: `${processor}:${reason}` }, n),
   };
+  const source = `pipeline/${pipeline.name}`;
 
-  const handler: BatchHandler<MetricBatch> = async (records, { topic, partition, heartbeat }) => {
-    const chain = await chains.get(topic, partition, heartbeat);
-    const outputs: OutboundRecord[] = [];
-    const rejected: Rejection<MetricBatch>[] = [];
-    for (const record of records) {
-      const offset = Number(record.offset);
-      if (offset <= chain.lastOffset) {
-        service.metrics.dropped.inc({ reason: `pipeline:${pipeline.name}:already_in_state` });
-        continue; // its effects are in the restored state already
-      }
-      chain.lastOffset = offset;
-      const batch = record.decoded;
-      const result = runChain(chain.steps, batch.samples, now, telemetry);
-      outputs.push(...outputRecords(pipeline, record.key, batch.source, result.samples));
-      if (result.late.length > 0)
-        outputs.push({
-          topic: pipeline.late,
-          key: record.key,
-          value: encode("metric-batch", { source: batch.source, samples: result.late }),
-        });
-      if (result.rejected.length > 0) {
-        const value = encode("metric-batch", {
-          source: batch.source,
-          samples: result.rejected.map((r) => r.sample),
-        });
-        const reasons = result.rejected.map((r) => `${r.processor}: ${r.sample.name}: ${r.reason}`);
-        rejected.push({
-          record: { ...record, value },
-          stage: `pipeline:${pipeline.name}`,
-          code: result.rejected[0]!.code,
-          message:
-            reasons.slice(0, 10).join("; ") +
-            (reasons.length > 10 ? ` (+${reasons.length - 10} more)` : ""),
-        });
-      }
-    }
-    return { outputs, rejected };
-  };
+  return stagePlans(pipeline).map((plan) => {
+    const stateful = pipeline.stateful && plan.steps.some((_, i) => isOperator(plan, i));
+    return createStatefulStage<MetricBatch, Step[]>({
+      service,
+      name: plan.name,
+      groupId: plan.groupId,
+      topics: plan.inputs,
+      ...(stateful && { changelog: `${plan.groupId}-changelog` }),
+      deadLetterTopic,
+      concurrency: pipeline.concurrency,
+      sessionTimeout: pipeline.sessionTimeout,
+      decode: (_topic, value) => decode("metric-batch", value),
+      open: (stores) => buildChain(plan.steps, "processors", stores, plan.first),
+      process: (steps, records, { caughtUp }) => {
+        const outputs: OutboundRecord[] = [];
+        const rejected: Rejection<MetricBatch>[] = [];
+        for (const record of records) {
+          const batch = record.decoded;
+          const result = runChain(steps, batch.samples, now, telemetry, () => caughtUp);
+          outputs.push(...plan.emit(record.key, batch.source, result.samples));
+          if (result.late.length > 0)
+            outputs.push({
+              topic: pipeline.late,
+              key: record.key,
+              value: encode("metric-batch", { source: batch.source, samples: result.late }),
+            });
+          if (result.rejected.length > 0) {
+            const value = encode("metric-batch", {
+              source: batch.source,
+              samples: result.rejected.map((r) => r.sample),
+            });
+            const reasons = result.rejected.map(
+              (r) => `${r.processor}: ${r.sample.name}: ${r.reason}`,
+            );
+            rejected.push({
+              record: { ...record, value },
+              stage: `pipeline:${pipeline.name}`,
+              code: result.rejected[0]!.code,
+              message:
+                reasons.slice(0, 10).join("; ") +
+                (reasons.length > 10 ? ` (+${reasons.length - 10} more)` : ""),
+            });
+          }
+        }
+        return { outputs, rejected };
+      },
+      // Operators see time pass: windows of quiet sources close (only once caught up).
+      ...(plan.steps.length > 0 && {
+        tick: {
+          every: pipeline.tick,
+          run: (steps, { caughtUp }) =>
+            plan.emit(null, source, runChain(steps, [], now, telemetry, () => caughtUp).samples),
+        },
+      }),
+      now,
+    });
+  });
+}
 
-  /** After the batch's outputs are acknowledged, before its offset is committed. */
-  async function beforeCommit(topic: string, partition: number): Promise<void> {
-    const chain = chains.peek(topic, partition);
-    if (!pipeline.stateful || !chain) return;
-    await service.producer.send([
-      snapshotRecord(
-        pipeline.changelog,
-        pipeline.name,
-        topic,
-        partition,
-        chain.lastOffset,
-        snapshotSteps(chain.steps),
-        now(),
-      ),
-    ]);
-  }
-
-  /** Gives every partition's operators the time: windows of quiet sources close. */
-  async function tick(): Promise<void> {
-    const source = `pipeline/${pipeline.name}`;
-    const outputs = chains
-      .all()
-      .flatMap(({ state: chain }) =>
-        outputRecords(pipeline, null, source, runChain(chain.steps, [], now, telemetry).samples),
-      );
-    if (outputs.length === 0) return;
-    try {
-      await service.producer.send(outputs);
-    } catch (error) {
-      service.logger.error(
-        { err: error, pipeline: pipeline.name },
-        "producing what the idle timeout closed failed",
-      );
-    }
-  }
-
-  return { handler, beforeCommit, tick };
+function isOperator(plan: StagePlan, i: number): boolean {
+  const [built] = buildChain([plan.steps[i]!], "", undefined, plan.first + i);
+  return built!.spec.state !== undefined;
 }

@@ -1,65 +1,41 @@
-// The service that hosts pipelines: one consumer group per pipeline (vigil-pipeline-<name>), all
-// on one chassis (one /metrics, one /readyz, one graceful shutdown), each with a ticker that lets
-// its operators see time pass. The work of one pipeline is in runner.ts.
-import { decode } from "../schemas/codec.js";
-import type { MetricBatch } from "../schemas/types.js";
+// The service that hosts pipelines, all on one chassis (one /metrics, one /readyz, one graceful
+// shutdown). Each pipeline runs as one stateful stage (consumer group vigil-pipeline-<name>), or
+// two when it groups — re-keying its input through a repartition topic first. The work of one
+// pipeline is in runner.ts.
 import { loadConfig } from "../services/chassis/config.js";
-import { createBatchConsumer, type BatchConsumer } from "../services/chassis/consumer.js";
-import { every, type Periodic } from "../services/chassis/periodic.js";
+import { ensureInternalTopics } from "../services/chassis/internal-topics.js";
 import { isMain, runMain, startService, type Service } from "../services/chassis/service.js";
-import { consumerSettings } from "../services/chassis/settings.js";
+import type { StatefulStage } from "../services/chassis/stateful-stage.js";
 import { pipelineSettings, type PipelineSettings } from "./config.js";
-import { pipelineRunner } from "./runner.js";
+import { groupingStep, pipelineStages } from "./runner.js";
 
 export async function startPipelines(
   settings: PipelineSettings,
   now: () => number = Date.now,
 ): Promise<Service> {
-  const consumers: BatchConsumer[] = [];
+  const stages: StatefulStage[] = [];
   const service = await startService({
     name: settings.service ?? "pipelines",
     settings,
     now,
-    notReady: () => consumers.map((c) => c.notReady()).find((why) => why !== undefined),
+    notReady: () => stages.map((s) => s.notReady()).find((why) => why !== undefined),
   });
-  const tickers: Periodic[] = [];
-  for (const pipeline of settings.pipelines) {
-    // The runner asks the consumer, created just below, which partitions it owns.
-    const owner: { consumer?: BatchConsumer } = {};
-    const runner = pipelineRunner(
-      pipeline,
-      service,
-      () => owner.consumer?.assignment() ?? new Set(),
-      now,
-    );
-    const consumer = createBatchConsumer<MetricBatch>({
-      kafka: service.kafka,
-      producer: service.producer,
-      settings: consumerSettings.parse({
-        groupId: `vigil-pipeline-${pipeline.name}`,
-        topics: pipeline.inputs,
-        concurrency: pipeline.concurrency,
-        sessionTimeout: pipeline.sessionTimeout,
-      }),
-      deadLetterTopic: settings.topics.deadLetter,
-      decode: (_topic, value) => decode("metric-batch", value),
-      handler: runner.handler,
-      hooks: { beforeCommit: runner.beforeCommit },
-      metrics: service.metrics,
-      logger: service.logger.child({ pipeline: pipeline.name }),
-      now,
-    });
-    owner.consumer = consumer;
-    await consumer.start();
-    consumers.push(consumer);
-    tickers.push(every(pipeline.tick, runner.tick, now));
-  }
+  await ensureInternalTopics(
+    service.kafka,
+    settings.pipelines
+      .filter((p) => groupingStep(p) >= 0)
+      .map((p) => ({ name: p.repartition, partitionsOf: p.inputs, compacted: false })),
+  );
+  for (const pipeline of settings.pipelines)
+    for (const stage of pipelineStages(pipeline, service, settings.topics.deadLetter, now)) {
+      await stage.start();
+      stages.push(stage);
+    }
   const stop = service.stop;
   return {
     ...service,
     stop: async () => {
-      await Promise.all(tickers.map((t) => t.stop()));
-      await Promise.all(consumers.map((c) => c.stop()));
+      await Promise.all(stages.map((s) => s.stop()));
       await stop();
     },
   };

@@ -1,6 +1,12 @@
 // The topic catalogue: every Kafka topic Vigil uses, declared once — its schema, what its key is
 // (and so which ordering it guarantees), partitions, retention and cleanup policy.
 // `npm run vigil -- topics apply` creates or updates them to match.
+//
+// Not listed: each stateful stage's changelog, `<consumer group>-changelog` (compacted, one
+// partition per input partition: task p's state is on partition p), which the stage creates when
+// it starts, as Kafka Streams creates its internal topics — `vigil-pipeline-<name>-changelog`,
+// `vigil-pipeline-<name>-repartition-changelog` (when steps before the grouping keep state) and
+// `vigil-detector-<name>-changelog`.
 import type { Subject } from "./types.js";
 
 const HOUR = 3_600_000;
@@ -40,10 +46,20 @@ export const TOPICS = {
     description:
       "Validated, normalised, relabelled samples; what the InfluxDB sink and detectors read.",
   },
+  metricsRepartition: {
+    name: "telemetry.metrics.repartition",
+    subject: "metric-batch",
+    key: "aggregation group (metric + groupBy labels): a group's samples meet on one partition",
+    partitions: 6,
+    retentionMs: DAY,
+    cleanupPolicy: "delete",
+    description:
+      "Samples re-keyed by group before a grouping pipeline's state (window-aggregate with groupBy), as Kafka Streams repartitions on groupBy.",
+  },
   metricsAggregated: {
     name: "telemetry.metrics.aggregated",
     subject: "metric-batch",
-    key: "aggregation group (metric + grouped labels): one group's windows stay in order",
+    key: "series labels (group labels + window): every window of a series stays on one partition, in order",
     partitions: 6,
     retentionMs: 7 * DAY,
     cleanupPolicy: "delete",
@@ -104,17 +120,6 @@ export const TOPICS = {
     cleanupPolicy: "compact",
     description:
       "Log shippers' file offsets, written in the same transaction as the lines they cover.",
-  },
-  pipelineState: {
-    name: "telemetry.pipelines.changelog",
-    subject: "pipeline-state",
-    key: "pipeline + input topic + partition: the latest record per key is that partition's operator state",
-    partitions: 3,
-    retentionMs: -1,
-    cleanupPolicy: "compact",
-    maxMessageBytes: 32 * 1024 * 1024,
-    description:
-      "Operator state of the pipelines and detectors, restored when a partition is assigned (restart or rebalance).",
   },
   notificationLog: {
     name: "telemetry.notifier.log",

@@ -24,7 +24,7 @@ export const cardinality = defineOperator<typeof config, Set<string>>({
       if (!known && state.size < cfg.maxMetrics) state.set(sample.name, (known = new Set()));
       const key = seriesKey(sample);
       if (known && (known.has(key) || known.size < cfg.maxSeriesPerMetric)) {
-        known.add(key);
+        if (!known.has(key)) state.set(sample.name, known.add(key)); // changed: written at commit
         return sample;
       }
       context.count("cardinality_overflow");

@@ -4,11 +4,19 @@
 // aggregates combine exactly as sketches.
 //
 // Watermark = newest event time seen − `allowedLateness`; a window closes once its end is at or
-// before the watermark — or, when no sample has arrived for `idleTimeout` of processing time,
-// every open window closes, so a source that goes quiet still gets its last window. A sample
-// whose windows have all closed is late: it goes to the late topic and is counted, never dropped.
+// before the watermark — or, when the input is read to its end and no sample has arrived for
+// `idleTimeout` of processing time, every open window closes, so a source that goes quiet still
+// gets its last window (a backlog being worked through is never idle). A sample whose windows
+// have all closed is late: it goes to the late topic and is counted, never dropped.
 // Output samples are named <metric>_<aggregate>, carry the grouped labels plus `window`, and are
-// stamped with the window's end, so a replay produces the same samples.
+// stamped with the window's end, so a replay produces the same samples. Only aggregates come out:
+// samples of other metrics are not taken (counted as not_selected; they are on the input topic).
+//
+// State: one key per open window (`<group>@<start>`), set again whenever the window changes, so a
+// commit writes the windows a batch touched. Closing finds windows through an in-memory index by
+// window end, rebuilt from the store when the operator is created — never a scan of every window.
+// The pipeline partitions the input by group (`partitionKey`), so one group's partial windows
+// never sit on two partitions.
 import { DDSketch } from "@datadog/sketches-js";
 import { z } from "zod";
 import type { MetricSample } from "../../schemas/types.js";
@@ -56,7 +64,7 @@ const META = "~meta";
 
 const config = z
   .strictObject({
-    /** Metric names to aggregate; others pass through untouched. Empty: all. */
+    /** Metric names to aggregate; others are not taken. Empty: all. */
     metrics: z.array(z.string()).default([]),
     /** Labels that define a group; all others are aggregated away. */
     groupBy: z.array(z.string()).default([]),
@@ -120,6 +128,11 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
       ? { ...entry, sketch: DDSketch.fromProto(Buffer.from(entry.sketch, "base64")) }
       : entry;
   },
+  partitionKey: (cfg) => {
+    const wanted = new Set(cfg.metrics);
+    return (sample) =>
+      wanted.size > 0 && !wanted.has(sample.name) ? undefined : groupOf(cfg.groupBy, sample).key;
+  },
   create: (cfg, state) => {
     const advance = cfg.advance ?? cfg.size;
     const wanted = new Set(cfg.metrics);
@@ -130,30 +143,40 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
         lastInputAt: 0,
         closedUpTo: -Infinity,
       };
+    /** Open windows by end: what closes up to a time is found without a scan. */
+    const byEnd = new Map<number, Set<string>>();
+    const index = (key: string, end: number) => {
+      let keys = byEnd.get(end);
+      if (!keys) byEnd.set(end, (keys = new Set()));
+      keys.add(key);
+    };
+    for (const [key, entry] of state.entries())
+      if (key !== META) index(key, (entry as Window).start + cfg.size);
 
     function close(upTo: number, m: Meta): MetricSample[] {
       const out: MetricSample[] = [];
-      const closing = [...state.entries()].filter(
-        ([key, w]) => key !== META && (w as Window).start + cfg.size <= upTo,
-      );
-      closing.sort(([, a], [, b]) => (a as Window).start - (b as Window).start);
-      for (const [key, raw] of closing) {
-        const w = raw as Window;
-        for (const aggregate of cfg.aggregates) {
-          const v = value(w, aggregate);
-          if (v === undefined) continue;
-          out.push({
-            name: `${w.name}_${aggregate}`,
-            value: v,
-            timestamp: w.start + cfg.size,
-            labels: { ...w.labels, window: windowLabel },
-            type: "gauge",
-            unit: "",
-            startTimestamp: null,
-          });
+      const ends = [...byEnd.keys()].filter((end) => end <= upTo).sort((a, b) => a - b);
+      for (const end of ends) {
+        for (const key of byEnd.get(end)!) {
+          const w = state.get(key) as Window | undefined;
+          if (!w) continue;
+          for (const aggregate of cfg.aggregates) {
+            const v = value(w, aggregate);
+            if (v === undefined) continue;
+            out.push({
+              name: `${w.name}_${aggregate}`,
+              value: v,
+              timestamp: end,
+              labels: { ...w.labels, window: windowLabel },
+              type: "gauge",
+              unit: "",
+              startTimestamp: null,
+            });
+          }
+          state.delete(key);
         }
-        state.delete(key);
-        m.closedUpTo = Math.max(m.closedUpTo, w.start + cfg.size);
+        byEnd.delete(end);
+        m.closedUpTo = Math.max(m.closedUpTo, end);
       }
       return out;
     }
@@ -161,11 +184,11 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
     return (samples, context) => {
       const now = context.now();
       const m = meta();
-      const passed: MetricSample[] = [];
       const late: MetricSample[] = [];
+      let skipped = 0;
       for (const sample of samples) {
         if (wanted.size > 0 && !wanted.has(sample.name)) {
-          passed.push(sample);
+          skipped += 1;
           continue;
         }
         const watermark = Math.max(m.maxEventTime - cfg.allowedLateness, m.closedUpTo);
@@ -175,12 +198,7 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
           context.count("late");
           continue;
         }
-        const labels = Object.fromEntries(
-          cfg.groupBy
-            .filter((l) => sample.labels[l] !== undefined)
-            .map((l) => [l, sample.labels[l]!]),
-        );
-        const group = seriesKey({ name: sample.name, labels });
+        const { key: group, labels } = groupOf(cfg.groupBy, sample);
         for (let start = newestStart; start > sample.timestamp - cfg.size; start -= advance) {
           if (start + cfg.size <= watermark) continue; // this hop has closed; newer ones still take it
           const key = `${group}@${start}`;
@@ -200,7 +218,7 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
               lastAt: sample.timestamp,
               sketch: new DDSketch({ relativeAccuracy: 0.01 }),
             };
-            state.set(key, w);
+            index(key, start + cfg.size);
           }
           w.count += 1;
           w.sum += sample.value;
@@ -209,14 +227,24 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
           if (sample.timestamp < w.firstAt) [w.first, w.firstAt] = [sample.value, sample.timestamp];
           if (sample.timestamp >= w.lastAt) [w.last, w.lastAt] = [sample.value, sample.timestamp];
           w.sketch.accept(sample.value);
+          state.set(key, w); // changed in place: written at the next commit
         }
         m.maxEventTime = Math.max(m.maxEventTime, sample.timestamp);
         m.lastInputAt = now;
       }
-      const idle = cfg.idleTimeout > 0 && now - m.lastInputAt >= cfg.idleTimeout;
+      if (skipped > 0) context.count("not_selected", skipped);
+      const idle =
+        cfg.idleTimeout > 0 && now - m.lastInputAt >= cfg.idleTimeout && context.caughtUp();
       const closed = close(idle ? Infinity : m.maxEventTime - cfg.allowedLateness, m);
-      state.set(META, m);
-      return { samples: [...passed, ...closed], late };
+      if (samples.length > 0 || closed.length > 0) state.set(META, m);
+      return { samples: closed, late };
     };
   },
 });
+
+/** A sample's group: its metric and the `groupBy` labels it has. */
+function groupOf(groupBy: string[], sample: MetricSample) {
+  const labels: Record<string, string> = {};
+  for (const l of groupBy) if (sample.labels[l] !== undefined) labels[l] = sample.labels[l];
+  return { key: seriesKey({ name: sample.name, labels }), labels };
+}

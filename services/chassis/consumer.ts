@@ -40,18 +40,27 @@ export interface HandlerResult<T> {
   outputs?: OutboundRecord[];
   /** Records the handler marks bad: they go to the dead-letter topic; the rest carry on. */
   rejected?: Rejection<T>[];
+  /**
+   * The handler itself committed its outputs, the dead letters and the batch's offset in one Kafka
+   * transaction (a stateful stage): the consumer only moves on.
+   */
+  committed?: boolean;
 }
 
-export interface BatchContext {
+export interface BatchContext<T = unknown> {
   topic: string;
   partition: number;
+  /** One past the batch's last offset: what a commit of this batch stores. */
+  nextOffset: string;
+  /** Records of the batch that could not be decoded (a transactional handler dead-letters them). */
+  undecodable: Rejection<T>[];
   /** Call during long work so the group does not think this member dead. */
   heartbeat: () => Promise<void>;
 }
 
 export type BatchHandler<T> = (
   records: InboundRecord<T>[],
-  context: BatchContext,
+  context: BatchContext<T>,
 ) => Promise<HandlerResult<T>>;
 
 export interface ConsumerHooks {
@@ -74,6 +83,8 @@ export interface BatchConsumerOptions<T> {
   hooks?: ConsumerHooks;
   /** How the group shares partitions; kafkajs's round robin when not given. */
   partitionAssigners?: PartitionAssigner[];
+  /** The handler commits in a transaction: it is called even when no record decoded. */
+  transactional?: boolean;
 }
 
 export interface BatchConsumer {
@@ -82,8 +93,13 @@ export interface BatchConsumer {
   stop(): Promise<void>;
   /** Undefined when connected with partitions assigned, else why not. */
   notReady(): string | undefined;
-  /** Partitions this member owns now, as "topic:partition". */
+  /** Partitions this member owns now, as "topic:partition"; a new set after each rebalance. */
   assignment(): ReadonlySet<string>;
+  /**
+   * Records behind the partition's end after the last batch fetched (control records such as
+   * transaction markers included); undefined before the first fetch since the last rebalance.
+   */
+  lag(topic: string, partition: number): number | undefined;
 }
 
 const NOT_OWNER_ERRORS = new Set([
@@ -102,6 +118,7 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   const log = logger.child({ component: "consumer", groupId: settings.groupId });
   const queue = new PQueue({ concurrency: settings.concurrency });
   let owned = new Set<string>();
+  const lags = new Map<string, number>();
   let connected = false;
   let joined = false;
 
@@ -120,8 +137,14 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   consumer.on(consumer.events.REBALANCING, () => {
     // Eager rebalancing: every partition is revoked until the group settles again.
     owned = new Set();
+    lags.clear();
     joined = false;
   });
+  // Emitted for every fetched batch — also one holding only a transaction marker, which kafkajs
+  // resolves without calling eachBatch — so the lag seen here reaches 0 when we are caught up.
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) =>
+    lags.set(tp(payload.topic, payload.partition), Number(payload.offsetLag)),
+  );
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     owned = new Set(
       Object.entries(payload.memberAssignment).flatMap(([topic, parts]) =>
@@ -206,12 +229,29 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
       else records.push(item);
     }
 
-    const context: BatchContext = { topic, partition, heartbeat: () => payload.heartbeat() };
+    const next = (BigInt(batch.lastOffset()) + 1n).toString();
+    const context: BatchContext<T> = {
+      topic,
+      partition,
+      nextOffset: next,
+      undecodable: rejected,
+      heartbeat: () => payload.heartbeat(),
+    };
     const handled =
-      records.length === 0
+      records.length === 0 && !options.transactional
         ? ({ ok: true, value: {} as HandlerResult<T> } as const)
         : await untilDone("handler", payload, () => options.handler(records, context));
     if (handled.ok === "abandoned") return;
+    if (handled.ok === true && handled.value.committed) {
+      metrics.commits.inc({ result: "committed" });
+      payload.resolveOffset(batch.lastOffset());
+      metrics.lag.set(
+        { topic, partition: String(partition) },
+        Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next))),
+      );
+      metrics.processing.observe((now() - started) / 1000);
+      return;
+    }
     let outputs: OutboundRecord[] = [];
     if (handled.ok === true) {
       outputs = handled.value.outputs ?? [];
@@ -233,7 +273,6 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
       metrics.dropped.inc({ reason: `dead_letter:${r.code}` });
     }
 
-    const next = (BigInt(batch.lastOffset()) + 1n).toString();
     await hooks?.beforeCommit?.(topic, partition, next);
     if (payload.isStale() || !owned.has(tp(topic, partition))) {
       // Whoever owns the partition now will process these records again: at-least-once.
@@ -301,5 +340,6 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
       return undefined;
     },
     assignment: () => owned,
+    lag: (topic, partition) => lags.get(tp(topic, partition)),
   };
 }

@@ -115,6 +115,30 @@ export function createMetrics(service: string) {
       labelNames: ["pipeline", "processor", "direction"],
       registers,
     }),
+    transactions: new Counter({
+      name: "vigil_transactions_total",
+      help: "Kafka transactions of stateful stages and transactional producers, by result (committed, aborted).",
+      labelNames: ["result"],
+      registers,
+    }),
+    stateRestores: new Histogram({
+      name: "vigil_state_restore_seconds",
+      help: "Time to restore one task's state from its changelog partition.",
+      buckets: [0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    stateKeys: new Gauge({
+      name: "vigil_state_keys",
+      help: "Keys in a task's state stores, by stage and partition.",
+      labelNames: ["stage", "partition"],
+      registers,
+    }),
+    changelogRecords: new Counter({
+      name: "vigil_changelog_records_total",
+      help: "Changelog records written (changed keys and tombstones), by stage.",
+      labelNames: ["stage"],
+      registers,
+    }),
     inFlight: new Gauge({
       name: "vigil_batches_in_flight",
       help: "Batches being processed now.",

@@ -10,8 +10,24 @@ import type { ServiceMetrics } from "./metrics.js";
 export interface OutboundRecord {
   topic: string;
   key: Buffer | string | null;
-  value: Buffer;
+  /** null: a tombstone (a key removed from a compacted topic). */
+  value: Buffer | null;
+  /** Set where the partition is not the key's (a changelog partition follows its input's). */
+  partition?: number;
   headers?: Record<string, string | Buffer>;
+}
+
+/** Records grouped by topic, as kafkajs's sendBatch takes them. */
+export function topicMessages(records: OutboundRecord[]) {
+  return [...groupBy(records, (record) => record.topic)].map(([topic, list]) => ({
+    topic,
+    messages: list.map(({ key, value, partition, headers }) => ({
+      key,
+      value,
+      ...(partition !== undefined && { partition }),
+      ...(headers && { headers }),
+    })),
+  }));
 }
 
 export interface OutputProducer {
@@ -36,20 +52,9 @@ export function createProducer(
     disconnect: () => producer.disconnect(),
     async send(records) {
       if (records.length === 0) return;
-      const byTopic = groupBy(records, (record) => record.topic);
-      await producer.sendBatch({
-        acks: -1,
-        compression: codec,
-        topicMessages: [...byTopic].map(([topic, list]) => ({
-          topic,
-          messages: list.map(({ key, value, headers }) => ({
-            key,
-            value,
-            ...(headers && { headers }),
-          })),
-        })),
-      });
-      for (const [topic, list] of byTopic) metrics.recordsOut.inc({ topic }, list.length);
+      const batches = topicMessages(records);
+      await producer.sendBatch({ acks: -1, compression: codec, topicMessages: batches });
+      for (const { topic, messages } of batches) metrics.recordsOut.inc({ topic }, messages.length);
     },
   };
 }

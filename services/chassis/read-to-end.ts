@@ -1,15 +1,43 @@
 // Reads a topic from its beginning to its end as of the call — the changelog or checkpoint
 // topics a service restores from, the dead letters a replay walks — with a throwaway consumer
 // group, reading committed records only. Transaction markers at the very end are never delivered,
-// so reading also stops once nothing more has come for `idleMs`.
-import type { Kafka, KafkaMessage } from "kafkajs";
+// so reading also stops once nothing more has come for `idleMs`. With `partitions`, only those
+// partitions are read (restoring one task reads one changelog partition, not the topic).
+import { AssignerProtocol, type Kafka, type KafkaMessage, type PartitionAssigner } from "kafkajs";
+
+/** Gives the throwaway group's one member exactly `partitions` of `topic`. */
+function onlyPartitions(topic: string, partitions: number[]): PartitionAssigner {
+  return () => ({
+    name: "VigilOnlyPartitions",
+    version: 1,
+    async assign({ members }) {
+      return members.map(({ memberId }, i) => ({
+        memberId,
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({
+          version: 1,
+          assignment: i === 0 ? { [topic]: partitions } : {},
+          userData: Buffer.alloc(0),
+        }),
+      }));
+    },
+    protocol: ({ topics }) => ({
+      name: "VigilOnlyPartitions",
+      metadata: AssignerProtocol.MemberMetadata.encode({
+        version: 1,
+        topics,
+        userData: Buffer.alloc(0),
+      }),
+    }),
+  });
+}
 
 export async function readToEnd(
   kafka: Kafka,
   topic: string,
   onBatch: (messages: KafkaMessage[], partition: number) => void | Promise<void>,
-  options: { group: string; idleMs?: number },
+  options: { group: string; idleMs?: number; partitions?: number[] },
 ): Promise<void> {
+  const wanted = options.partitions && new Set(options.partitions);
   const admin = kafka.admin();
   await admin.connect();
   const ends = new Map(
@@ -17,7 +45,9 @@ export async function readToEnd(
   );
   await admin.disconnect();
   const pending = new Set(
-    [...ends].filter(([, high]) => high > 0n).map(([partition]) => partition),
+    [...ends]
+      .filter(([partition, high]) => high > 0n && (!wanted || wanted.has(partition)))
+      .map(([partition]) => partition),
   );
   if (pending.size === 0) return;
 
@@ -27,6 +57,9 @@ export async function readToEnd(
     // State snapshots can be large: fetch a whole one at once.
     maxBytesPerPartition: 64 * 1024 * 1024,
     maxBytes: 128 * 1024 * 1024,
+    ...(options.partitions && {
+      partitionAssigners: [onlyPartitions(topic, options.partitions)],
+    }),
   });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });

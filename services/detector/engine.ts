@@ -1,8 +1,9 @@
 // The detection engine of one input partition: matches each sample to the rules that select it,
 // keeps per rule and series what the rule needs (a window, a detector's state, the alert's life)
 // and returns the alert events the samples cause. `tick` gives it processing time: silent series
-// (no data), re-sends of firing alerts. All of its state is plain JSON: `snapshot` goes to the
-// changelog, `restore` brings it back on whichever instance owns the partition next.
+// (no data), re-sends of firing alerts. Its state is one keyed store of tracks (rule × series),
+// plain JSON: every track a sample or a tick changes is marked, and only those go to the changelog
+// at the next commit; restoring a partition brings the store back on whichever instance owns it.
 import type { Alert, MetricSample } from "../../schemas/types.js";
 import { seriesKey } from "../../pipelines/api.js";
 import { DETECTORS } from "./anomaly/registry.js";
@@ -17,6 +18,7 @@ import {
 import { increase, prune, reduce, slide, type Points } from "./reduce.js";
 import type { Rule } from "./rules/schema.js";
 import type { Selector } from "./rules/selector.js";
+import { KeyedStore } from "../chassis/state-store.js";
 
 /** What one rule keeps about one series (or, for a ratio, one group). */
 interface Track {
@@ -56,8 +58,10 @@ export interface EngineOptions {
 
 const SEP = "\u0000";
 
+export type TrackStore = KeyedStore<Track>;
+export type { Track };
+
 export class DetectionEngine {
-  private tracks = new Map<string, Track>();
   private byMetric = new Map<string, Candidate[]>();
   private anyMetric: Candidate[] = [];
   private rules = new Map<string, Rule>();
@@ -65,6 +69,8 @@ export class DetectionEngine {
   constructor(
     rules: Rule[],
     private options: EngineOptions,
+    /** The partition's tracks (as restored); an in-memory store that writes nowhere by default. */
+    private tracks: TrackStore = new KeyedStore<Track>("tracks", undefined, false),
   ) {
     for (const rule of rules) {
       this.rules.set(rule.name, rule);
@@ -142,12 +148,13 @@ export class DetectionEngine {
   /** Processing time passes: silent series, re-sends. */
   tick(now: number): Alert[] {
     const events: Alert[] = [];
-    for (const [key, track] of this.tracks) {
+    for (const [key, track] of this.tracks.entries()) {
       const rule = this.rules.get(key.slice(0, key.indexOf(SEP)));
       if (!rule) {
         this.tracks.delete(key); // its rule was removed from the configuration
         continue;
       }
+      const before = events.length;
       const silentFor = now - track.lastSeen;
       if (silentFor >= rule.noData.after) this.silent(rule, key, track, silentFor, now, events);
       for (const alert of [track.alert, track.absent])
@@ -155,6 +162,7 @@ export class DetectionEngine {
           alert.lastSentAt = now;
           events.push(alertEvent(rule, alert, { status: "firing", resend: true, now }));
         }
+      if (events.length > before) this.tracks.touch(key); // changed in place: written at commit
     }
     return events;
   }
@@ -162,21 +170,13 @@ export class DetectionEngine {
   /** Every alert now firing, as its event would say. */
   firing(now: number): Alert[] {
     const out: Alert[] = [];
-    for (const [key, track] of this.tracks) {
+    for (const [key, track] of this.tracks.entries()) {
       const rule = this.rules.get(key.slice(0, key.indexOf(SEP)));
       for (const alert of [track.alert, track.absent])
         if (rule && alert?.state === "firing")
           out.push(alertEvent(rule, alert, { status: "firing", now }));
     }
     return out;
-  }
-
-  snapshot(): unknown {
-    return [...this.tracks];
-  }
-
-  restore(snapshot: unknown): void {
-    this.tracks = new Map(snapshot as [string, Track][]);
   }
 
   private count(reason: string, n = 1): void {
@@ -198,9 +198,9 @@ export class DetectionEngine {
         streak: 0,
         transitions: [],
       };
-      this.tracks.set(key, track);
     }
     track.lastSeen = now;
+    this.tracks.set(key, track); // a sample changes it: written at the next commit
     return track;
   }
 

@@ -31,12 +31,15 @@ const ruleFiles = z
 export const detectorSettings = baseSettings.extend({
   detector: z
     .strictObject({
-      /** Consumer group vigil-detector-<name>; its state in the changelog under detector:<name>. */
+      /**
+       * Consumer group vigil-detector-<name>, transactional ids vigil-detector-<name>-<partition>,
+       * state in the compacted changelog vigil-detector-<name>-changelog.
+       */
       name: z
         .string()
         .regex(/^[a-z0-9][a-z0-9-]*$/)
         .default("main"),
-      /** This instance's identity; with the name, its Kafka transactional id (one per instance). */
+      /** This instance's identity, in its logs. */
       instance: z
         .string()
         .regex(/^[A-Za-z0-9._-]+$/)
@@ -50,7 +53,8 @@ export const detectorSettings = baseSettings.extend({
       output: z.string().min(1).default(TOPICS.alerts.name),
       /** Compacted: the latest event of every alert, for consumers that start late. */
       state: z.string().min(1).default(TOPICS.alertsState.name),
-      changelog: z.string().min(1).default(TOPICS.pipelineState.name),
+      /** The tracks' changelog; vigil-detector-<name>-changelog when not given. */
+      changelog: z.string().min(1).optional(),
       /** A firing alert is sent again this often (processing time), marked as a re-send. */
       resendEvery: duration.default(300_000),
       /** How often the detector looks for silent series and re-sends due. */

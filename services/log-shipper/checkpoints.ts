@@ -1,7 +1,8 @@
 // Where each file was shipped to, kept in a compacted Kafka topic and written in the same
 // transaction as the lines it covers: a crash between the two cannot happen, so a restart neither
 // loses nor repeats a line. Loaded once at start, reading committed records only.
-import type { Kafka, Transaction } from "kafkajs";
+import type { Kafka } from "kafkajs";
+import type { OutboundRecord } from "../chassis/producer.js";
 import { decode, encode } from "../../schemas/codec.js";
 import type { ShipperCheckpoint } from "../../schemas/types.js";
 import { readToEnd } from "../chassis/read-to-end.js";
@@ -28,19 +29,11 @@ export async function loadCheckpoints(
   return found;
 }
 
-export async function writeCheckpoint(
-  transaction: Transaction,
-  topic: string,
-  checkpoint: ShipperCheckpoint,
-): Promise<void> {
-  await transaction.send({
+/** The checkpoint's record, committed in the same transaction as the lines it covers. */
+export function checkpointRecord(topic: string, checkpoint: ShipperCheckpoint): OutboundRecord {
+  return {
     topic,
-    acks: -1,
-    messages: [
-      {
-        key: checkpointKey(checkpoint.shipper, checkpoint.fileId),
-        value: encode("shipper-checkpoint", checkpoint),
-      },
-    ],
-  });
+    key: checkpointKey(checkpoint.shipper, checkpoint.fileId),
+    value: encode("shipper-checkpoint", checkpoint),
+  };
 }

@@ -5,13 +5,14 @@
 // memory stays within one poll's reads.
 import { appendTo } from "../chassis/group.js";
 import { createInterface } from "node:readline";
-import type { Producer } from "kafkajs";
 import { encode } from "../../schemas/codec.js";
 import type { LogEvent, ShipperCheckpoint } from "../../schemas/types.js";
 import { loadConfig } from "../chassis/config.js";
 import { every } from "../chassis/periodic.js";
 import { isMain, runMain, startService, type Service } from "../chassis/service.js";
-import { loadCheckpoints, writeCheckpoint } from "./checkpoints.js";
+import type { OutboundRecord } from "../chassis/producer.js";
+import { transactionalWriter } from "../chassis/transactions.js";
+import { checkpointRecord, loadCheckpoints } from "./checkpoints.js";
 import { toEvent } from "./events.js";
 import { FileTail, expandGlob, fileIdOf, type Line } from "./files.js";
 import { MultilineJoiner, type MultilineRule } from "./multiline.js";
@@ -46,13 +47,10 @@ export async function startShipper(
   });
   const { logger, metrics } = service;
   const rule: MultilineRule = { ...cfg.multiline, flushAfterMs: cfg.multiline.flushAfter };
+  // First the transactional id (fencing an earlier instance, aborting its open transaction), then
+  // the checkpoints, which are final by then.
+  const writer = await transactionalWriter(service.kafka, `vigil-log-shipper-${cfg.id}`, metrics);
   const checkpoints = await loadCheckpoints(service.kafka, cfg.checkpointTopic, cfg.id);
-  const producer: Producer = service.kafka.producer({
-    transactionalId: `vigil-log-shipper-${cfg.id}`,
-    idempotent: true,
-    maxInFlightRequests: 1,
-  });
-  await producer.connect();
   logger.info({ files: checkpoints.size }, "checkpoints restored");
 
   const tracked = new Map<string, Tracked>();
@@ -135,30 +133,20 @@ export async function startShipper(
   }
 
   async function ship(shipment: Shipment): Promise<void> {
-    const transaction = await producer.transaction();
-    try {
-      for (const [key, events] of shipment.batches) {
-        const messages = [];
-        for (let i = 0; i < events.length; i += cfg.eventsPerRecord) {
-          messages.push({
-            key,
-            value: encode("log-batch", {
-              source: `log-shipper/${cfg.id}`,
-              events: events.slice(i, i + cfg.eventsPerRecord),
-            }),
-          });
-        }
-        await transaction.send({ topic: cfg.topic, acks: -1, messages });
-      }
-      for (const checkpoint of shipment.checkpoints)
-        await writeCheckpoint(transaction, cfg.checkpointTopic, checkpoint);
-      await transaction.commit();
-    } catch (error) {
-      await transaction.abort().catch(() => undefined);
-      throw error;
-    }
-    const events = [...shipment.batches.values()].reduce((n, list) => n + list.length, 0);
-    metrics.recordsOut.inc({ topic: cfg.topic }, events);
+    const records: OutboundRecord[] = [];
+    for (const [key, events] of shipment.batches)
+      for (let i = 0; i < events.length; i += cfg.eventsPerRecord)
+        records.push({
+          topic: cfg.topic,
+          key,
+          value: encode("log-batch", {
+            source: `log-shipper/${cfg.id}`,
+            events: events.slice(i, i + cfg.eventsPerRecord),
+          }),
+        });
+    for (const checkpoint of shipment.checkpoints)
+      records.push(checkpointRecord(cfg.checkpointTopic, checkpoint));
+    await writer.commit(records);
     for (const c of shipment.checkpoints) checkpoints.set(c.fileId, c);
   }
 
@@ -204,7 +192,7 @@ export async function startShipper(
       await loop.stop();
       if (unsent) await ship(unsent).catch(() => undefined);
       for (const file of tracked.values()) file.tail.close();
-      await producer.disconnect();
+      await writer.close();
       await stop();
     },
   };

@@ -2,25 +2,31 @@
 import { describe, expect, it } from "vitest";
 import type { Alert, MetricSample } from "../../../schemas/types.js";
 import { DETECTORS } from "../../../services/detector/anomaly/registry.js";
-import { DetectionEngine } from "../../../services/detector/engine.js";
+import type { OutboundRecord } from "../../../services/chassis/producer.js";
+import { TaskStores } from "../../../services/chassis/state-store.js";
+import { DetectionEngine, type Track } from "../../../services/detector/engine.js";
 import { fingerprint } from "../../../services/detector/lifecycle.js";
 import { parseRules } from "../../../services/detector/rules/load.js";
 
 const T0 = Date.UTC(2026, 10, 25);
 const S = 1000;
 
-function engineWith(rule: string, resendEvery = Infinity) {
+function engineWith(rule: string, resendEvery = Infinity, stores = new TaskStores("changelog", 0)) {
   const rules = parseRules(
     `rules:\n  - name: R\n    select: m\n    severity: major\n    annotations: { summary: "{{ $labels.host }} {{ $value }}" }\n${rule}`,
     "test",
   );
   const counted: Record<string, number> = {};
-  const engine = new DetectionEngine(rules, {
-    resendEvery,
-    maxTracks: 100,
-    count: (reason, n = 1) => (counted[reason] = (counted[reason] ?? 0) + n),
-  });
-  return { engine, counted };
+  const engine = new DetectionEngine(
+    rules,
+    {
+      resendEvery,
+      maxTracks: 100,
+      count: (reason, n = 1) => (counted[reason] = (counted[reason] ?? 0) + n),
+    },
+    stores.store<Track>("tracks"),
+  );
+  return { engine, counted, stores };
 }
 
 const at = (second: number, value: number, host = "h"): MetricSample => ({
@@ -154,7 +160,7 @@ describe("the alert lifecycle", () => {
     ]);
   });
 
-  it("continues after a snapshot and restore exactly as if nothing had happened", () => {
+  it("continues from its changelog (the tracks each step changed) exactly as if nothing had happened", () => {
     const points: [number, number][] = [
       [0, 11],
       [10, 11],
@@ -168,10 +174,16 @@ describe("the alert lifecycle", () => {
     const rule = `    when: "> 10"\n    for: 15s\n    consecutive: 2`;
     const whole = run(engineWith(rule).engine, points);
     for (let cut = 1; cut < points.length; cut++) {
-      const first = engineWith(rule).engine;
-      const before = run(first, points.slice(0, cut));
-      const second = engineWith(rule).engine;
-      second.restore(JSON.parse(JSON.stringify(first.snapshot())));
+      const first = engineWith(rule);
+      const changelog: OutboundRecord[] = [];
+      const before = points.slice(0, cut).flatMap((point) => {
+        const events = run(first.engine, [point]);
+        changelog.push(...first.stores.changes()); // one commit per sample
+        return events;
+      });
+      const restored = new TaskStores("changelog", 0);
+      for (const record of changelog) restored.restore(String(record.key), record.value);
+      const second = engineWith(rule, Infinity, restored).engine;
       expect([...before, ...run(second, points.slice(cut))]).toEqual(whole);
     }
   });

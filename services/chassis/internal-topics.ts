@@ -1,0 +1,56 @@
+// Topics a stage owns and creates itself when it starts, as Kafka Streams does for its internal
+// topics: a stateful stage's changelog (compacted) and a pipeline's repartition topic. Each has at
+// least as many partitions as the stage's widest input — task p writes to partition p.
+import type { Kafka } from "kafkajs";
+
+export interface InternalTopic {
+  name: string;
+  /** The topics whose partitions it must match. */
+  partitionsOf: string[];
+  compacted: boolean;
+}
+
+export async function ensureInternalTopics(kafka: Kafka, wanted: InternalTopic[]): Promise<void> {
+  if (wanted.length === 0) return;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const inputs = [...new Set(wanted.flatMap((t) => t.partitionsOf))];
+    const { topics } = await admin.fetchTopicMetadata({ topics: inputs });
+    const widthOf = new Map(topics.map((t) => [t.name, t.partitions.length]));
+    const existing = new Set(await admin.listTopics());
+    for (const topic of wanted) {
+      const partitions = Math.max(...topic.partitionsOf.map((t) => widthOf.get(t) ?? 1));
+      if (!existing.has(topic.name)) {
+        await admin
+          .createTopics({
+            waitForLeaders: true,
+            topics: [
+              {
+                topic: topic.name,
+                numPartitions: partitions,
+                configEntries: topic.compacted
+                  ? [
+                      { name: "cleanup.policy", value: "compact" },
+                      { name: "retention.ms", value: "-1" },
+                    ]
+                  : [],
+              },
+            ],
+          })
+          .catch((error: { type?: string }) => {
+            if (error.type !== "TOPIC_ALREADY_EXISTS") throw error; // another instance won the race
+          });
+        continue;
+      }
+      const [meta] = (await admin.fetchTopicMetadata({ topics: [topic.name] })).topics;
+      const has = meta?.partitions.length ?? 0;
+      if (has < partitions)
+        throw new Error(
+          `topic ${topic.name} has ${has} partitions but its stage reads ${partitions}: a task's state or group would be split; add partitions to it (vigil topics apply) or delete it`,
+        );
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,141 @@
+// Keyed state of one task (one input partition of a stateful stage), written incrementally.
+//
+// A task holds named stores. Each store is a map from key to value that remembers which keys
+// changed since the last commit; at commit the stage writes exactly those to the task's changelog
+// partition — the value for a key put, a tombstone (null) for a key deleted — in the same Kafka
+// transaction as the task's outputs and input offsets. The changelog is compacted, so it holds the
+// latest value of every live key; restoring a task reads its one changelog partition back.
+//
+//   changelog record: key = "<store>|<state key>", value = JSON of the store's codec, or null
+//
+// A value changed in place (a window's count) must be put again, or it is not written.
+import type { OutboundRecord } from "./producer.js";
+
+/** Turns a store's values into JSON and back, when they are not JSON already (a sketch, a Set). */
+export interface StoreCodec<V> {
+  encode(value: V): unknown;
+  decode(json: unknown): V;
+}
+
+const identity: StoreCodec<never> = { encode: (v) => v, decode: (j) => j as never };
+
+export class KeyedStore<V> {
+  private map = new Map<string, V>();
+  private changed = new Set<string>();
+
+  constructor(
+    readonly name: string,
+    readonly codec: StoreCodec<V> = identity,
+    /** Off for state that is never written anywhere (an offline run). */
+    private readonly track = true,
+  ) {}
+
+  get = (key: string): V | undefined => this.map.get(key);
+  has = (key: string): boolean => this.map.has(key);
+
+  /** Sets a key's value; it is written at the next commit. */
+  set(key: string, value: V): void {
+    this.map.set(key, value);
+    if (this.track) this.changed.add(key);
+  }
+
+  /** Marks a key changed in place, so its current value is written at the next commit. */
+  touch(key: string): void {
+    if (this.track && this.map.has(key)) this.changed.add(key);
+  }
+
+  /** Removes a key; a tombstone is written at the next commit. */
+  delete(key: string): void {
+    if (this.map.delete(key) && this.track) this.changed.add(key);
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  entries = (): IterableIterator<[string, V]> => this.map.entries();
+  keys = (): IterableIterator<string> => this.map.keys();
+
+  /** Keys changed since the last call, with their value now (undefined: deleted). */
+  takeChanges(): [string, V | undefined][] {
+    const out: [string, V | undefined][] = [...this.changed].map((k) => [k, this.map.get(k)]);
+    this.changed.clear();
+    return out;
+  }
+
+  get pending(): number {
+    return this.changed.size;
+  }
+
+  /** Restores a key from the changelog, without marking it changed. */
+  load(key: string, json: unknown): void {
+    this.map.set(key, this.codec.decode(json));
+  }
+}
+
+const SEP = "|";
+
+/** The stores of one task, and the changelog records of what changed in them. */
+export class TaskStores {
+  private stores = new Map<string, KeyedStore<unknown>>();
+  /** What the changelog held for stores not opened yet: store → key → JSON. */
+  private restored = new Map<string, Map<string, unknown>>();
+
+  constructor(
+    readonly changelog: string | undefined,
+    readonly partition: number,
+  ) {}
+
+  /** The store `name`, holding what the changelog had for it. Names may not contain "|". */
+  store<V>(name: string, codec?: StoreCodec<V>): KeyedStore<V> {
+    if (name.includes(SEP)) throw new Error(`store name "${name}" may not contain "${SEP}"`);
+    let store = this.stores.get(name) as KeyedStore<V> | undefined;
+    if (store) return store;
+    store = new KeyedStore<V>(name, codec);
+    for (const [key, json] of this.restored.get(name) ?? []) store.load(key, json);
+    this.restored.delete(name);
+    this.stores.set(name, store as KeyedStore<unknown>);
+    return store;
+  }
+
+  /** One changelog record, as read back at restore. */
+  restore(key: string, value: Buffer | null): void {
+    const at = key.indexOf(SEP);
+    if (at < 0) return;
+    const [name, stateKey] = [key.slice(0, at), key.slice(at + 1)];
+    let entries = this.restored.get(name);
+    if (!entries) this.restored.set(name, (entries = new Map()));
+    if (value === null) entries.delete(stateKey);
+    else entries.set(stateKey, JSON.parse(value.toString("utf8")));
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const store of this.stores.values()) n += store.size;
+    for (const entries of this.restored.values()) n += entries.size;
+    return n;
+  }
+
+  /** Keys changed since the last commit. */
+  get pending(): number {
+    let n = 0;
+    for (const store of this.stores.values()) n += store.pending;
+    return n;
+  }
+
+  /** The changelog records of every key changed since the last call. */
+  changes(): OutboundRecord[] {
+    if (this.changelog === undefined) return [];
+    const out: OutboundRecord[] = [];
+    for (const store of this.stores.values())
+      for (const [key, value] of store.takeChanges())
+        out.push({
+          topic: this.changelog,
+          partition: this.partition,
+          key: `${store.name}${SEP}${key}`,
+          value:
+            value === undefined ? null : Buffer.from(JSON.stringify(store.codec.encode(value))),
+        });
+    return out;
+  }
+}

@@ -1,0 +1,355 @@
+// The stateful stage: the one way a Vigil service keeps state over a stream (pipelines, the
+// detector). Per task — partition p of every input topic, assigned together — it keeps keyed
+// state stores, and for each batch writes, in ONE Kafka transaction:
+//
+//   outputs + dead letters + changelog records of the keys that changed + the input offsets
+//
+//   input p ─► process(state, records) ─► outputs ┐
+//                 │ store.set / delete             ├─► one transaction (transactional id <group>-<p>)
+//                 └─► changed keys ─► changelog p ─┤
+//   offsets of the batch ──────────────────────────┘
+//
+// * A failure anywhere aborts the transaction; the task's state is dropped and restored from its
+//   changelog partition — which holds exactly what the last commit covered — and the batch runs
+//   again. Nothing lost, nothing counted twice; every abort counted (vigil_transactions_total).
+// * The state also records, per input topic, the offset it covers: records at or before it
+//   (redelivered after a crash between commit and the group seeing it) are skipped, counted.
+// * Restoring task p reads only changelog partition p (compacted: the latest value of each key).
+// * `tick` gives each task processing time (windows of quiet sources close, `for` timers run);
+//   what it produces is committed the same way, so a failed write loses nothing: the state that
+//   produced it is restored and produces it again.
+import PQueue from "p-queue";
+import { deadLetterOf, deadLetterRecord } from "./dead-letter.js";
+import { errorCodeOf, RetryableError } from "./errors.js";
+import {
+  createBatchConsumer,
+  type BatchConsumer,
+  type BatchContext,
+  type InboundRecord,
+  type Rejection,
+} from "./consumer.js";
+import { copartitionedAssigner } from "./copartitioned-assigner.js";
+import { ensureInternalTopics } from "./internal-topics.js";
+import { every, type Periodic } from "./periodic.js";
+import type { OutboundRecord } from "./producer.js";
+import { readToEnd } from "./read-to-end.js";
+import type { Service } from "./service.js";
+import { consumerSettings } from "./settings.js";
+import { TaskStores } from "./state-store.js";
+import { transactionalWriter, type TransactionalWriter } from "./transactions.js";
+
+export interface StageContext {
+  partition: number;
+  /** Processing time, injected. */
+  now: number;
+  /**
+   * Every input partition of the task is read to its end (as of the last fetch): a quiet task is
+   * idle only then, never because the stage was busy with other partitions.
+   */
+  caughtUp: boolean;
+}
+
+export interface StageResult<T> {
+  outputs: OutboundRecord[];
+  rejected?: Rejection<T>[];
+}
+
+export interface StatefulStageOptions<T, S> {
+  service: Service;
+  /** Names the stage in logs and metrics. */
+  name: string;
+  groupId: string;
+  topics: string[];
+  /** Compacted changelog topic of the stage's stores; none: a stateless stage (still exactly once). */
+  changelog?: string;
+  deadLetterTopic: string;
+  concurrency?: number;
+  sessionTimeout?: number;
+  decode: (topic: string, value: Buffer | null) => T;
+  /** The task's state over its stores (as restored from the changelog). */
+  open: (stores: TaskStores, partition: number) => S;
+  process: (state: S, records: InboundRecord<T>[], context: StageContext) => StageResult<T>;
+  tick?: { every: number; run: (state: S, context: StageContext) => OutboundRecord[] };
+  /** Keys of a task's state, for the vigil_state_keys gauge. */
+  size?: (state: S) => number;
+  now?: () => number;
+}
+
+export interface StatefulStage {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  notReady(): string | undefined;
+}
+
+interface Task<S> {
+  partition: number;
+  writer: TransactionalWriter;
+  turns: PQueue;
+  openedAt: number;
+  loaded?: { stores: TaskStores; state: S };
+}
+
+const OFFSETS = "~offsets";
+/** A task whose input was never fetched since it opened counts as caught up after this long. */
+const FIRST_FETCH_MS = 10_000;
+
+export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): StatefulStage {
+  const { service, groupId } = options;
+  const { kafka, metrics } = service;
+  const now = options.now ?? Date.now;
+  const log = service.logger.child({ stage: options.name });
+  const tasks = new Map<number, Promise<Task<S>>>();
+  let seenAssignment: ReadonlySet<string> | undefined;
+  let ticker: Periodic | undefined;
+
+  const consumer: BatchConsumer = createBatchConsumer<T>({
+    kafka,
+    producer: service.producer,
+    settings: consumerSettings.parse({
+      groupId,
+      topics: options.topics,
+      ...(options.concurrency && { concurrency: options.concurrency }),
+      ...(options.sessionTimeout && { sessionTimeout: options.sessionTimeout }),
+    }),
+    deadLetterTopic: options.deadLetterTopic,
+    decode: options.decode,
+    handler: (records, context) => handleBatch(records, context),
+    metrics,
+    logger: log,
+    now,
+    partitionAssigners: [copartitionedAssigner],
+    transactional: true,
+  });
+
+  function assignedPartitions(): number[] {
+    const parts = new Set<number>();
+    for (const at of consumer.assignment()) parts.add(Number(at.slice(at.lastIndexOf(":") + 1)));
+    return [...parts];
+  }
+
+  /** After a rebalance every task starts again: another instance may have moved its state on. */
+  function forgetIfRebalanced(): void {
+    const assignment = consumer.assignment();
+    if (assignment === seenAssignment) return;
+    seenAssignment = assignment;
+    for (const [partition, task] of tasks) {
+      tasks.delete(partition);
+      void task.then(close, () => undefined);
+    }
+  }
+
+  async function close(task: Task<S>): Promise<void> {
+    await task.turns.onIdle();
+    await task.writer.close().catch(() => undefined);
+  }
+
+  function task(partition: number): Promise<Task<S>> {
+    forgetIfRebalanced();
+    let found = tasks.get(partition);
+    if (!found) {
+      // Initialising the transactional id fences the partition's previous owner and aborts its
+      // open transaction, so the changelog read next is final.
+      found = transactionalWriter(kafka, `${groupId}-${partition}`, metrics).then((writer) => ({
+        partition,
+        writer,
+        turns: new PQueue({ concurrency: 1 }),
+        openedAt: now(),
+      }));
+      tasks.set(partition, found);
+      found.catch(() => tasks.delete(partition));
+    }
+    return found;
+  }
+
+  /** Drops a task (state and writer): its next use restores it from the changelog. */
+  function drop(t: Task<S>): void {
+    if (tasks.get(t.partition) === undefined) return;
+    tasks.delete(t.partition);
+    void t.writer.close().catch(() => undefined);
+  }
+
+  async function load(t: Task<S>, heartbeat?: () => Promise<void>) {
+    if (t.loaded) return t.loaded;
+    const started = now();
+    const stores = new TaskStores(options.changelog, t.partition);
+    if (options.changelog) {
+      const beat = heartbeat && setInterval(() => void heartbeat().catch(() => undefined), 1_000);
+      try {
+        await readToEnd(
+          kafka,
+          options.changelog,
+          (messages) => {
+            for (const m of messages) if (m.key) stores.restore(m.key.toString("utf8"), m.value);
+          },
+          { group: `${groupId}-restore`, partitions: [t.partition], idleMs: 500 },
+        );
+      } catch (error) {
+        throw new RetryableError(
+          `cannot restore state from ${options.changelog} partition ${t.partition}: ${(error as Error).message}`,
+        );
+      } finally {
+        if (beat) clearInterval(beat);
+      }
+    }
+    t.loaded = { stores, state: options.open(stores, t.partition) };
+    metrics.stateRestores.observe((now() - started) / 1000);
+    if (stores.size > 0)
+      log.info(
+        { partition: t.partition, keys: stores.size, seconds: (now() - started) / 1000 },
+        "state restored",
+      );
+    return t.loaded;
+  }
+
+  function caughtUp(t: Task<S>): boolean {
+    return options.topics.every((topic) => {
+      const lag = consumer.lag(topic, t.partition);
+      return lag === undefined ? now() - t.openedAt >= FIRST_FETCH_MS : lag <= 0;
+    });
+  }
+
+  /** Commits what a turn produced with the changed keys (and offsets); on failure drops the task. */
+  async function commit(t: Task<S>, records: OutboundRecord[], input?: BatchContext<T>) {
+    const changes = t.loaded?.stores.changes() ?? [];
+    try {
+      await t.writer.commit(
+        [...records, ...changes],
+        input && {
+          groupId,
+          inputs: [{ topic: input.topic, partition: input.partition, offset: input.nextOffset }],
+        },
+      );
+    } catch (error) {
+      drop(t);
+      throw new RetryableError(
+        `transaction of ${options.name} partition ${t.partition} failed: ${(error as Error).message}`,
+      );
+    }
+    metrics.changelogRecords.inc({ stage: options.name }, changes.length);
+    if (t.loaded && options.size)
+      metrics.stateKeys.set(
+        { stage: options.name, partition: String(t.partition) },
+        options.size(t.loaded.state),
+      );
+  }
+
+  async function handleBatch(records: InboundRecord<T>[], context: BatchContext<T>) {
+    const t = await task(context.partition);
+    return t.turns.add(async () => {
+      if (!(await isCurrent(t)))
+        throw new RetryableError(`task ${t.partition} was dropped; starting it again`);
+      const { stores, state } = await load(t, context.heartbeat);
+      const covered = stores.store<string>(OFFSETS);
+      const from = BigInt(covered.get(context.topic) ?? "0");
+      const fresh = records.filter((r) => BigInt(r.offset) >= from);
+      if (fresh.length < records.length)
+        metrics.dropped.inc(
+          { reason: `${options.name}:already_in_state` },
+          records.length - fresh.length,
+        );
+      let result: StageResult<T>;
+      try {
+        result =
+          fresh.length > 0
+            ? options.process(state, fresh, {
+                partition: t.partition,
+                now: now(),
+                caughtUp: caughtUp(t),
+              })
+            : { outputs: [] };
+      } catch (error) {
+        // Whatever the batch did to the state is discarded: restored again from the changelog.
+        t.loaded = undefined;
+        if (error instanceof RetryableError) throw error;
+        // Not the transport's fault: the batch goes to the dead letters.
+        log.error({ err: error, partition: t.partition }, "stage failed for the batch");
+        const message = `${options.name} failed for the batch: ${(error as Error).message}`;
+        const code = errorCodeOf(error, "VGL_HANDLER_FAILED");
+        result = {
+          outputs: [],
+          rejected: fresh.map((record) => ({ record, stage: options.name, code, message })),
+        };
+        return deliver(t, result, context, true);
+      }
+      covered.set(context.topic, context.nextOffset);
+      return deliver(t, result, context, false);
+    });
+  }
+
+  async function isCurrent(t: Task<S>): Promise<boolean> {
+    const current = tasks.get(t.partition);
+    return current !== undefined && (await current) === t;
+  }
+
+  async function deliver(
+    t: Task<S>,
+    result: StageResult<T>,
+    context: BatchContext<T>,
+    reload: boolean,
+  ) {
+    if (reload) {
+      const { stores } = await load(t, context.heartbeat);
+      stores.store<string>(OFFSETS).set(context.topic, context.nextOffset);
+    }
+    const rejected = [...context.undecodable, ...(result.rejected ?? [])];
+    const letters = rejected.map((r) =>
+      deadLetterRecord(options.deadLetterTopic, deadLetterOf(r.record, r, now())),
+    );
+    await commit(t, [...result.outputs, ...letters], context);
+    for (const r of rejected) {
+      metrics.deadLetters.inc({ code: r.code });
+      metrics.dropped.inc({ reason: `dead_letter:${r.code}` });
+    }
+    return { committed: true };
+  }
+
+  async function tickAll(): Promise<void> {
+    const run = options.tick!.run;
+    forgetIfRebalanced();
+    await Promise.all(
+      assignedPartitions().map(async (partition) => {
+        let t: Task<S>;
+        try {
+          t = await task(partition);
+        } catch (error) {
+          log.warn({ err: error, partition }, "task could not start; retried next tick");
+          return;
+        }
+        await t.turns.add(async () => {
+          if (!(await isCurrent(t))) return;
+          try {
+            const { stores, state } = await load(t);
+            const outputs = run(state, { partition, now: now(), caughtUp: caughtUp(t) });
+            if (outputs.length > 0 || stores.pending > 0) await commit(t, outputs);
+          } catch (error) {
+            drop(t);
+            metrics.retries.inc({ stage: "tick" });
+            log.warn(
+              { err: error, partition },
+              "tick could not commit; state restored and retried next tick",
+            );
+          }
+        });
+      }),
+    );
+  }
+
+  return {
+    async start() {
+      if (options.changelog)
+        await ensureInternalTopics(kafka, [
+          { name: options.changelog, partitionsOf: options.topics, compacted: true },
+        ]);
+      await consumer.start();
+      if (options.tick) ticker = every(options.tick.every, tickAll, now);
+    },
+    async stop() {
+      await ticker?.stop();
+      await consumer.stop();
+      const open = [...tasks.values()];
+      tasks.clear();
+      await Promise.all(open.map((t) => t.then(close, () => undefined)));
+    },
+    notReady: () => consumer.notReady(),
+  };
+}
