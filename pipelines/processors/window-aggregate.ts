@@ -3,8 +3,8 @@
 // window closes. Percentiles come from DDSketch (relative accuracy 1%), which merges, so partial
 // aggregates combine exactly as sketches.
 //
-// Watermark = newest event time seen − `allowedLateness`; a window closes once its end is at or
-// before the watermark — or, when the input is read to its end and no sample has arrived for
+// Watermark (per group) = the group's newest event time − `allowedLateness`; a window closes once
+// its end is at or before its group's watermark — or, when the input is read to its end and no sample has arrived for
 // `idleTimeout` of processing time, every open window closes, so a source that goes quiet still
 // gets its last window (a backlog being worked through is never idle). A sample whose windows
 // have all closed is late: it goes to the late topic and is counted, never dropped.
@@ -12,9 +12,12 @@
 // stamped with the window's end, so a replay produces the same samples. Only aggregates come out:
 // samples of other metrics are not taken (counted as not_selected; they are on the input topic).
 //
-// State: one key per open window (`<group>@<start>`), set again whenever the window changes, so a
-// commit writes the windows a batch touched. Closing finds windows through an in-memory index by
-// window end, rebuilt from the store when the operator is created — never a scan of every window.
+// Each group keeps its own event-time clock: groups from different sources meet on one partition
+// after repartitioning, and one source running ahead must not make another's samples late.
+// State: one key per open window (`<group>@<start>`), set again whenever the window changes, and
+// one clock per group, so a commit writes what a batch touched. Closing looks only at the open
+// windows of the groups a batch touched, through an in-memory index rebuilt from the store when
+// the operator is created — never a scan of every window (except once idle, when all close).
 // The pipeline partitions the input by group (`partitionKey`), so one group's partial windows
 // never sit on two partitions.
 import { DDSketch } from "@datadog/sketches-js";
@@ -53,14 +56,20 @@ interface Window {
   sketch: DDSketch;
 }
 
-interface Meta {
+/** Event time of one group: its windows close by its own watermark. */
+interface Clock {
   maxEventTime: number;
-  lastInputAt: number;
   /** End of the latest window closed: a window that ends there or before can never reopen. */
   closedUpTo: number;
 }
 
+/** Processing time of the last input, for the idle timeout. */
+interface Meta {
+  lastInputAt: number;
+}
+
 const META = "~meta";
+const CLOCK = "~clock|";
 
 const config = z
   .strictObject({
@@ -109,8 +118,8 @@ function value(window: Window, aggregate: Aggregate): number | undefined {
   }
 }
 
-type Entry = Window | Meta;
-type Encoded = (Omit<Window, "sketch"> & { sketch: string }) | Meta;
+type Entry = Window | Meta | Clock;
+type Encoded = (Omit<Window, "sketch"> & { sketch: string }) | Meta | Clock;
 
 export const windowAggregate = defineOperator<typeof config, Entry>({
   name: "window-aggregate",
@@ -137,68 +146,74 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
     const advance = cfg.advance ?? cfg.size;
     const wanted = new Set(cfg.metrics);
     const windowLabel = `${cfg.size / 1000}s`;
-    const meta = (): Meta =>
-      (state.get(META) as Meta | undefined) ?? {
-        maxEventTime: -Infinity,
-        lastInputAt: 0,
-        closedUpTo: -Infinity,
+    // JSON has no infinities: a restored clock that has not seen a sample holds null.
+    const clockOf = (group: string): Clock => {
+      const c = state.get(CLOCK + group) as Clock | undefined;
+      return {
+        maxEventTime: c?.maxEventTime ?? -Infinity,
+        closedUpTo: c?.closedUpTo ?? -Infinity,
       };
-    /** Open windows by end: what closes up to a time is found without a scan. */
-    const byEnd = new Map<number, Set<string>>();
-    const index = (key: string, end: number) => {
-      let keys = byEnd.get(end);
-      if (!keys) byEnd.set(end, (keys = new Set()));
+    };
+    /** Open windows by group: closing looks only at the groups a batch touched (or all, idle). */
+    const open = new Map<string, Set<string>>();
+    const track = (group: string, key: string) => {
+      let keys = open.get(group);
+      if (!keys) open.set(group, (keys = new Set()));
       keys.add(key);
     };
-    for (const [key, entry] of state.entries())
-      if (key !== META) index(key, (entry as Window).start + cfg.size);
+    for (const [key] of state.entries())
+      if (!key.startsWith("~")) track(key.slice(0, key.lastIndexOf("@")), key);
 
-    function close(upTo: number, m: Meta): MetricSample[] {
-      const out: MetricSample[] = [];
-      const ends = [...byEnd.keys()].filter((end) => end <= upTo).sort((a, b) => a - b);
-      for (const end of ends) {
-        for (const key of byEnd.get(end)!) {
-          const w = state.get(key) as Window | undefined;
-          if (!w) continue;
-          for (const aggregate of cfg.aggregates) {
-            const v = value(w, aggregate);
-            if (v === undefined) continue;
-            out.push({
-              name: `${w.name}_${aggregate}`,
-              value: v,
-              timestamp: end,
-              labels: { ...w.labels, window: windowLabel },
-              type: "gauge",
-              unit: "",
-              startTimestamp: null,
-            });
-          }
-          state.delete(key);
+    /** Closes the group's windows that end at or before `upTo`, oldest first. */
+    function close(group: string, upTo: number, clock: Clock, out: MetricSample[]): void {
+      const keys = open.get(group);
+      if (!keys) return;
+      const closing = [...keys]
+        .map((key) => [key, state.get(key) as Window] as const)
+        .filter(([, w]) => w !== undefined && w.start + cfg.size <= upTo)
+        .sort(([, a], [, b]) => a.start - b.start);
+      for (const [key, w] of closing) {
+        const end = w.start + cfg.size;
+        for (const aggregate of cfg.aggregates) {
+          const v = value(w, aggregate);
+          if (v === undefined) continue;
+          out.push({
+            name: `${w.name}_${aggregate}`,
+            value: v,
+            timestamp: end,
+            labels: { ...w.labels, window: windowLabel },
+            type: "gauge",
+            unit: "",
+            startTimestamp: null,
+          });
         }
-        byEnd.delete(end);
-        m.closedUpTo = Math.max(m.closedUpTo, end);
+        state.delete(key);
+        keys.delete(key);
+        clock.closedUpTo = Math.max(clock.closedUpTo, end);
       }
-      return out;
+      if (keys.size === 0) open.delete(group);
     }
 
     return (samples, context) => {
       const now = context.now();
-      const m = meta();
       const late: MetricSample[] = [];
+      const clocks = new Map<string, Clock>();
       let skipped = 0;
       for (const sample of samples) {
         if (wanted.size > 0 && !wanted.has(sample.name)) {
           skipped += 1;
           continue;
         }
-        const watermark = Math.max(m.maxEventTime - cfg.allowedLateness, m.closedUpTo);
+        const { key: group, labels } = groupOf(cfg.groupBy, sample);
+        let clock = clocks.get(group);
+        if (!clock) clocks.set(group, (clock = clockOf(group)));
+        const watermark = Math.max(clock.maxEventTime - cfg.allowedLateness, clock.closedUpTo);
         const newestStart = Math.floor(sample.timestamp / advance) * advance;
         if (newestStart + cfg.size <= watermark) {
           late.push(sample);
           context.count("late");
           continue;
         }
-        const { key: group, labels } = groupOf(cfg.groupBy, sample);
         for (let start = newestStart; start > sample.timestamp - cfg.size; start -= advance) {
           if (start + cfg.size <= watermark) continue; // this hop has closed; newer ones still take it
           const key = `${group}@${start}`;
@@ -218,7 +233,7 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
               lastAt: sample.timestamp,
               sketch: new DDSketch({ relativeAccuracy: 0.01 }),
             };
-            index(key, start + cfg.size);
+            track(group, key);
           }
           w.count += 1;
           w.sum += sample.value;
@@ -229,14 +244,24 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
           w.sketch.accept(sample.value);
           state.set(key, w); // changed in place: written at the next commit
         }
-        m.maxEventTime = Math.max(m.maxEventTime, sample.timestamp);
-        m.lastInputAt = now;
+        clock.maxEventTime = Math.max(clock.maxEventTime, sample.timestamp);
       }
       if (skipped > 0) context.count("not_selected", skipped);
+      const meta = (state.get(META) as Meta | undefined) ?? { lastInputAt: 0 };
+      if (clocks.size > 0 || late.length > 0) state.set(META, { lastInputAt: now });
+      // Quiet long enough, and not because a backlog waits: every open window closes.
       const idle =
-        cfg.idleTimeout > 0 && now - m.lastInputAt >= cfg.idleTimeout && context.caughtUp();
-      const closed = close(idle ? Infinity : m.maxEventTime - cfg.allowedLateness, m);
-      if (samples.length > 0 || closed.length > 0) state.set(META, m);
+        cfg.idleTimeout > 0 &&
+        clocks.size === 0 &&
+        now - meta.lastInputAt >= cfg.idleTimeout &&
+        context.caughtUp();
+      const closed: MetricSample[] = [];
+      for (const group of idle ? [...open.keys()] : [...clocks.keys()]) {
+        const clock = clocks.get(group) ?? clockOf(group);
+        const before = clock.closedUpTo;
+        close(group, idle ? Infinity : clock.maxEventTime - cfg.allowedLateness, clock, closed);
+        if (clocks.has(group) || clock.closedUpTo !== before) state.set(CLOCK + group, clock);
+      }
       return { samples: closed, late };
     };
   },

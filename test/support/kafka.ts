@@ -92,6 +92,23 @@ export async function readTopic(kafka: Kafka, topic: string): Promise<ReadRecord
   return records.sort((x, y) => x.partition - y.partition || Number(x.offset) - Number(y.offset));
 }
 
+/**
+ * Whether `group` has committed past every record in `topic` — counting data records, not the
+ * transaction markers a transactional writer leaves after them (which high watermarks include).
+ */
+export async function consumedAll(
+  admin: Admin,
+  kafka: Kafka,
+  group: string,
+  topic: string,
+): Promise<boolean> {
+  const last = new Map<number, number>();
+  for (const r of await readTopic(kafka, topic)) last.set(r.partition, Number(r.offset));
+  const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+  const at = new Map(committed!.partitions.map((p) => [p.partition, Number(p.offset)]));
+  return [...last].every(([partition, offset]) => (at.get(partition) ?? -1) > offset);
+}
+
 export const idsOf = (records: ReadRecord[]) =>
   records.map((r) => decode("metric-batch", r.value).source);
 

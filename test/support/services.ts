@@ -11,7 +11,7 @@ export function chassisFor(kafka: KafkaEndpoint, deadLetter?: string) {
   return {
     kafka: { brokers: kafka.brokers },
     http: { port: 0 },
-    log: { level: "silent" as const },
+    log: { level: (process.env.VIGIL_TEST_LOG ?? "silent") as "silent" },
     ...(deadLetter !== undefined && { topics: { deadLetter } }),
   };
 }

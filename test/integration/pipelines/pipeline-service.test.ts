@@ -4,7 +4,7 @@ import { decode, encode } from "../../../schemas/codec.js";
 import type { MetricBatch, MetricSample } from "../../../schemas/types.js";
 import { pipelineSettings } from "../../../pipelines/config.js";
 import { startPipelines } from "../../../pipelines/service.js";
-import { kafkaClient } from "../../support/clients.js";
+import { kafkaClient, uniqueName } from "../../support/clients.js";
 import { committedTotal, createTopics, readTopic, waitFor } from "../../support/kafka.js";
 
 const endpoint = inject("servers").kafka;
@@ -24,14 +24,9 @@ describe("pipeline service", () => {
   afterAll(() => admin.disconnect());
 
   it("runs a declared chain from the input topic to the output topic and dead-letters rejected samples", async () => {
-    const [input, output, dlq, changelog] = await createTopics(
-      admin,
-      2,
-      "pipe-in",
-      "pipe-out",
-      "pipe-dlq",
-      "pipe-changelog",
-    );
+    const [input, output, dlq] = await createTopics(admin, 2, "pipe-in", "pipe-out", "pipe-dlq");
+    // Its own name: the changelog (vigil-pipeline-<name>-changelog) is this run's alone.
+    const name = uniqueName("clean");
     const batches: MetricBatch[] = [
       {
         source: "node-1",
@@ -59,8 +54,7 @@ describe("pipeline service", () => {
         ...chassisFor(endpoint, dlq),
         pipelines: [
           {
-            name: "clean",
-            changelog,
+            name,
             inputs: [input],
             output,
             processors: [
@@ -83,11 +77,11 @@ describe("pipeline service", () => {
     try {
       await waitFor(
         "both records committed",
-        async () => (await committedTotal(admin, "vigil-pipeline-clean", input!)) === 2,
+        async () => (await committedTotal(admin, `vigil-pipeline-${name}`, input!)) === 2,
       );
       const metrics = await (await fetch(`http://127.0.0.1:${service.http.port}/metrics`)).text();
       expect(metrics).toContain(
-        'vigil_processor_samples_total{pipeline="clean",processor="validate",direction="rejected",service="pipelines"} 1',
+        `vigil_processor_samples_total{pipeline="${name}",processor="validate",direction="rejected",service="pipelines"} 1`,
       );
     } finally {
       await service.stop();
@@ -100,7 +94,7 @@ describe("pipeline service", () => {
     expect(letter).toMatchObject({
       originalTopic: input,
       offset: 0,
-      failedStage: "pipeline:clean",
+      failedStage: `pipeline:${name}`,
       errorCode: "VGL_VALIDATE",
       errorMessage: "validate: gpu_temp: value: NaN is not finite",
     });

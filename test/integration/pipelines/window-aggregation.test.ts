@@ -4,8 +4,8 @@ import { decode, encode } from "../../../schemas/codec.js";
 import type { MetricBatch, MetricSample } from "../../../schemas/types.js";
 import { pipelineSettings } from "../../../pipelines/config.js";
 import { startPipelines } from "../../../pipelines/service.js";
-import { kafkaClient } from "../../support/clients.js";
-import { createTopics, readTopic, recordCount, waitFor } from "../../support/kafka.js";
+import { kafkaClient, uniqueName } from "../../support/clients.js";
+import { createTopics, readTopic, waitFor } from "../../support/kafka.js";
 
 const endpoint = inject("servers").kafka;
 const kafka = kafkaClient(endpoint);
@@ -17,7 +17,7 @@ describe("windowed aggregation through the broker", () => {
   afterAll(() => admin.disconnect());
 
   it("re-keys by cluster, aggregates each cluster's window exactly, closes a quiet source's window and routes late samples", async () => {
-    const [raw, byCluster, aggregated, late, dlq, changelog] = await createTopics(
+    const [raw, byCluster, aggregated, late, dlq, repartition] = await createTopics(
       admin,
       3,
       "win-raw",
@@ -25,7 +25,7 @@ describe("windowed aggregation through the broker", () => {
       "win-agg",
       "win-late",
       "win-dlq",
-      "win-changelog",
+      "win-repartition",
     );
     const hosts = [
       { host: "a", cluster: "eu" },
@@ -60,11 +60,17 @@ describe("windowed aggregation through the broker", () => {
       pipelineSettings.parse({
         ...chassisFor(endpoint, dlq),
         pipelines: [
-          { name: "rekey", inputs: [raw], output: byCluster, keyBy: ["cluster"], stateful: false },
           {
-            name: "gpu-by-cluster",
+            name: uniqueName("rekey"),
+            inputs: [raw],
+            output: byCluster,
+            keyBy: ["cluster"],
+            stateful: false,
+          },
+          {
+            name: uniqueName("gpu-by-cluster"),
             outputKey: "series",
-            changelog,
+            repartition,
             inputs: [byCluster],
             output: aggregated,
             late,
@@ -102,7 +108,7 @@ describe("windowed aggregation through the broker", () => {
       });
       await waitFor(
         "the late sample routed",
-        async () => (await recordCount(admin, late!)) === 1,
+        async () => (await readTopic(kafka, late!)).length === 1,
         30_000,
       );
     } finally {
@@ -132,9 +138,9 @@ describe("windowed aggregation through the broker", () => {
     ).toEqual(expected);
     expect(got.every((s) => s.timestamp === T0 + 60_000 && s.labels.window === "60s")).toBe(true);
     const records = await readTopic(kafka, aggregated!);
-    // Deterministic keys: the group's labels and the window's end.
+    // Keyed by the series' labels: every window of a series lands on one partition, in order.
     expect(new Set(records.map((r) => r.key))).toEqual(
-      new Set(["eu", "us"].map((c) => `{cluster="${c}",window="60s"}@${T0 + 60_000}`)),
+      new Set(["eu", "us"].map((c) => `{cluster="${c}",window="60s"}`)),
     );
     const [lateSample] = decode("metric-batch", (await readTopic(kafka, late!))[0]!.value).samples;
     expect([lateSample?.value, lateSample?.labels.cluster]).toEqual([99, "eu"]);
