@@ -22,7 +22,7 @@ const METRICS = 100;
 const HOSTS = 100;
 
 /** 10 rules per metric, 100 metrics: thresholds with for, hysteresis, windows, matchers, anomalies. */
-function ruleText(): string {
+export function ruleText(): string {
   const rules: string[] = [];
   for (let m = 0; m < METRICS; m++)
     for (let r = 0; r < 10; r++) {

@@ -2,6 +2,7 @@
 // Round trips and sink writes run against the servers the tests use (environment or local stack).
 import { resolveServers } from "../test/support/servers.js";
 import { codecBench } from "./codec.bench.js";
+import { detectorBrokerBench } from "./detector-broker.bench.js";
 import { detectorBench, detectorLatencyBench } from "./detector.bench.js";
 import { notifierBench } from "./notifier.bench.js";
 import { pipelinesBench, pipelinesEndToEndBench } from "./pipelines.bench.js";
@@ -20,6 +21,7 @@ try {
   await producersBench(servers.kafka);
   await pipelinesEndToEndBench(servers.kafka);
   await detectorLatencyBench(servers.kafka);
+  await detectorBrokerBench(servers.kafka);
   await notifierBench(servers.kafka);
 } finally {
   await stop();

@@ -2,6 +2,7 @@
 // shutdown). Each pipeline runs as one stateful stage (consumer group vigil-pipeline-<name>), or
 // two when it groups — re-keying its input through a repartition topic first. The work of one
 // pipeline is in runner.ts.
+import type { Kafka } from "kafkajs";
 import { loadConfig } from "../services/chassis/config.js";
 import { ensureInternalTopics } from "../services/chassis/internal-topics.js";
 import { isMain, runMain, startService, type Service } from "../services/chassis/service.js";
@@ -12,12 +13,14 @@ import { groupingStep, pipelineStages } from "./runner.js";
 export async function startPipelines(
   settings: PipelineSettings,
   now: () => number = Date.now,
+  kafka?: Kafka,
 ): Promise<Service> {
   const stages: StatefulStage[] = [];
   const service = await startService({
     name: settings.service ?? "pipelines",
     settings,
     now,
+    ...(kafka && { kafka }),
     notReady: () => stages.map((s) => s.notReady()).find((why) => why !== undefined),
   });
   await ensureInternalTopics(

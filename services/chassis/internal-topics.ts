@@ -33,6 +33,8 @@ export async function ensureInternalTopics(kafka: Kafka, wanted: InternalTopic[]
                   ? [
                       { name: "cleanup.policy", value: "compact" },
                       { name: "retention.ms", value: "-1" },
+                      // A commit of a large batch changes many keys: room for them in one batch.
+                      { name: "max.message.bytes", value: String(64 * 1024 * 1024) },
                     ]
                   : [],
               },

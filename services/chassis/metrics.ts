@@ -139,6 +139,12 @@ export function createMetrics(service: string) {
       labelNames: ["stage"],
       registers,
     }),
+    changelogBytes: new Counter({
+      name: "vigil_changelog_bytes_total",
+      help: "Bytes of changelog record keys and values written (before compression), by stage.",
+      labelNames: ["stage"],
+      registers,
+    }),
     inFlight: new Gauge({
       name: "vigil_batches_in_flight",
       help: "Batches being processed now.",

@@ -40,9 +40,15 @@ export async function readToEnd(
   const wanted = options.partitions && new Set(options.partitions);
   const admin = kafka.admin();
   await admin.connect();
-  const ends = new Map(
-    (await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]),
-  );
+  let offsets: Awaited<ReturnType<typeof admin.fetchTopicOffsets>> | undefined;
+  // Right after a topic is created a broker may not know it leads a partition yet: ask again.
+  for (let attempt = 1; !offsets; attempt++)
+    offsets = await admin.fetchTopicOffsets(topic).catch(async (error: { type?: string }) => {
+      if (attempt >= 10 || error.type !== "NOT_LEADER_FOR_PARTITION") throw error;
+      await new Promise((done) => setTimeout(done, 100 * attempt));
+      return undefined;
+    });
+  const ends = new Map(offsets.map((p) => [p.partition, BigInt(p.high)]));
   await admin.disconnect();
   const pending = new Set(
     [...ends]

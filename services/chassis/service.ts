@@ -36,6 +36,8 @@ export interface ServiceOptions<T> {
   /** Extra readiness condition of the service (e.g. its store answers). */
   notReady?: () => string | undefined;
   now?: () => number;
+  /** The Kafka client, when not built from the settings (a test that cuts the network). */
+  kafka?: Kafka;
 }
 
 export interface Service {
@@ -54,7 +56,7 @@ export async function startService<T = unknown>(options: ServiceOptions<T>): Pro
   const { name, settings } = options;
   const logger = createLogger(name, settings.log.level);
   const metrics = options.metrics ?? createMetrics(name);
-  const kafka = createKafka(settings.kafka, name, logger);
+  const kafka = options.kafka ?? createKafka(settings.kafka, name, logger);
   const producer = createProducer(kafka, metrics, settings.kafka.compression);
   await producer.connect();
 

@@ -226,6 +226,9 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
       );
     }
     metrics.changelogRecords.inc({ stage: options.name }, changes.length);
+    let bytes = 0;
+    for (const c of changes) bytes += String(c.key).length + (c.value?.length ?? 0);
+    metrics.changelogBytes.inc({ stage: options.name }, bytes);
     if (t.loaded && options.size)
       metrics.stateKeys.set(
         { stage: options.name, partition: String(t.partition) },

@@ -131,6 +131,7 @@ export function topology(o: TopologyOptions): ServiceSpec[] {
               groupBy: ["service"],
               size: "5m",
               advance: "1m",
+              allowedLateness: "30s",
               aggregates: ["count", "p50", "p99"],
             },
           },
