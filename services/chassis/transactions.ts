@@ -36,8 +36,10 @@ export async function transactionalWriter(
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
     // A transaction begun right after the previous commit is often told CONCURRENT_TRANSACTIONS
-    // while the broker writes the markers: retry within milliseconds, not kafkajs's 300 ms.
-    retry: { initialRetryTime: 10, maxRetryTime: 2_000, retries: 30 },
+    // while the broker writes the markers: retry within milliseconds, not kafkajs's 300 ms — but
+    // only a few seconds in all: a broker out of reach fails the transaction, and the stage's own
+    // retry (state restored from the changelog) takes over rather than a minute-long stall.
+    retry: { initialRetryTime: 10, maxRetryTime: 2_000, retries: 10 },
   });
   await producer.connect(); // initialises the id: fences an earlier producer, aborts its transaction
   return {

@@ -34,7 +34,11 @@ export function cuttableKafka(endpoint: KafkaEndpoint, clientId = "vigil-cuttabl
     kafka,
     cut() {
       down = true;
-      for (const socket of open) socket.destroy();
+      // As a reset connection does: the client sees the error, not a socket that silently died.
+      for (const socket of open)
+        socket.destroy(
+          Object.assign(new Error("connection reset (network cut)"), { code: "ECONNRESET" }),
+        );
     },
     restore() {
       down = false;
