@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { buildChain, runChain } from "../../../pipelines/chain.js";
 import type { MetricSample } from "../../../schemas/types.js";
+import { TaskStores } from "../../../services/chassis/state-store.js";
 
 const T0 = Date.parse("2026-11-25T10:00:00Z");
 
@@ -69,5 +70,31 @@ describe("window percentiles", () => {
       "2026-11-25T10:01:20.000Z",
       "2026-11-25T10:01:40.000Z",
     ]);
+  });
+});
+
+describe("a window restored from its changelog", () => {
+  it("gives exactly the percentiles of one never restored, to the last bit", () => {
+    const config = { size: "1m", idleTimeout: "1s", aggregates: ["p50", "p90", "p99"] };
+    const samples: MetricSample[] = Array.from({ length: 500 }, (_, i) => ({
+      name: "lat",
+      value: 0.05 + ((i * 37) % 100) / 97,
+      timestamp: T0 + i * 100,
+      labels: {},
+      type: "gauge",
+      unit: "",
+      startTimestamp: null,
+    }));
+    const step = [{ name: "window-aggregate", config }];
+    const whole = buildChain(step);
+    runChain(whole, samples, () => T0);
+    const expected = runChain(whole, [], () => T0 + 120_000).samples;
+
+    const stores = new TaskStores("changelog", 0);
+    runChain(buildChain(step, "processors", stores), samples, () => T0);
+    const restored = new TaskStores("changelog", 0);
+    for (const record of stores.changes()) restored.restore(String(record.key), record.value);
+    const after = runChain(buildChain(step, "processors", restored), [], () => T0 + 120_000);
+    expect(after.samples).toEqual(expected);
   });
 });
