@@ -6,7 +6,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Admin } from "kafkajs";
+import { CompressionTypes, type Admin } from "kafkajs";
 import { encode } from "../schemas/codec.js";
 import type { MetricSample } from "../schemas/types.js";
 import type { Service } from "../services/chassis/service.js";
@@ -62,12 +62,13 @@ async function produce(
       const source = `source-${Math.floor(start / (PER_RECORD * HOSTS_PER_SOURCE))}`;
       messages.push({ key: source, value: encode("metric-batch", { source, samples }) });
       total += samples.length;
-      if (messages.length === 100) {
-        await producer.send({ topic, acks: -1, messages });
+      if (messages.length === 20) {
+        await producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages });
         messages = [];
       }
     }
-    if (messages.length > 0) await producer.send({ topic, acks: -1, messages });
+    if (messages.length > 0)
+      await producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages });
   }
   await producer.disconnect();
   return total;
@@ -122,18 +123,18 @@ async function run(endpoint: KafkaEndpoint, admin: Admin, r: Run): Promise<void>
   });
   const group = `vigil-detector-${name}`;
   const detector = await startDetector(settings);
+  // Offsets count records; samples are PER_RECORD each (the last of a round may hold fewer).
+  const records = Math.ceil(r.series / PER_RECORD) * rounds;
+  const samplesPerRecord = total / records;
   let first: { at: number; done: number } | undefined;
   let last = { at: performance.now(), done: 0 };
   const deadline = Date.now() + 15 * 60_000;
-  while (last.done < total && Date.now() < deadline) {
+  while (last.done < records && Date.now() < deadline) {
     await new Promise((done) => setTimeout(done, 100));
     const done = await committed(admin, group, input!);
     if (done > 0 && !first) first = { at: performance.now(), done };
     if (done !== last.done) last = { at: performance.now(), done };
   }
-  // Records counted, samples are PER_RECORD each (the last of a round may hold fewer).
-  const records = Math.ceil(r.series / PER_RECORD) * rounds;
-  const samplesPerRecord = total / records;
   const seconds = (last.at - first!.at) / 1000;
   bench(
     `detector_broker_${r.label}samples_per_s_${size(r.series)}_series`,
@@ -178,12 +179,13 @@ async function run(endpoint: KafkaEndpoint, admin: Admin, r: Run): Promise<void>
 const size = (n: number) =>
   n >= 1_000_000 ? `${Math.round(n / 1_000_000)}m` : `${Math.round(n / 1_000)}k`;
 
-export async function detectorBrokerBench(endpoint: KafkaEndpoint) {
+export async function detectorBrokerBench(endpoint: KafkaEndpoint, only?: number) {
   const ruleFile = join(mkdtempSync(join(tmpdir(), "vigil-bench-")), "rules.yaml");
   writeFileSync(ruleFile, ruleText());
   const admin = kafkaClient(endpoint, "vigil-bench").admin();
   await admin.connect();
   try {
+    if (only) return await run(endpoint, admin, { label: "", series: only });
     await run(endpoint, admin, { label: "", series: 10_000 });
     await run(endpoint, admin, { label: "", series: 100_000 });
     await run(endpoint, admin, { label: "", series: 1_000_000, restore: true });

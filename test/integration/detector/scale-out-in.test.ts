@@ -7,27 +7,28 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { seriesKey } from "../../../pipelines/api.js";
-import { buildChain, runChain } from "../../../pipelines/chain.js";
-import { decode, encode } from "../../../schemas/codec.js";
-import type { Alert, MetricSample } from "../../../schemas/types.js";
-import { DetectionEngine } from "../../../services/detector/engine.js";
-import { detectorSettings } from "../../../services/detector/settings.js";
+import { decode } from "../../../schemas/codec.js";
+import type { Alert } from "../../../schemas/types.js";
 import { kafkaClient, uniqueName } from "../../support/clients.js";
 import {
-  committedTotal,
   consumedAll,
-  createTopics,
   readTopic,
   spawnService,
   waitFor,
   type ChildService,
 } from "../../support/kafka.js";
+import {
+  alertEvents,
+  comparable,
+  latencies,
+  offlineRecompute,
+  paced,
+  streamTopics,
+} from "../../support/latency.js";
 
 const endpoint = inject("servers").kafka;
 const kafka = kafkaClient(endpoint);
 const admin = kafka.admin();
-const T0 = Date.parse("2026-11-25T10:00:00Z");
-const MINUTE = 60_000;
 const SERVICES = ["s0", "s1", "s2", "s3", "s4", "s5"];
 const WINDOW = {
   metrics: ["http_request_duration_seconds"],
@@ -39,42 +40,26 @@ const WINDOW = {
 };
 
 /** Minute m: two hosts per service; service i breaches (0.9 s) in minutes [2 + 3i, 12 + 3i). */
-function minute(m: number) {
-  return SERVICES.flatMap((service, i) =>
+const minute = (m: number) =>
+  SERVICES.flatMap((service, i) =>
     ["a", "b"].map((h) => ({
       key: `${service}-${h}`,
-      samples: Array.from({ length: 4 }, (_, k): MetricSample => ({
-        name: "http_request_duration_seconds",
-        value: m >= 2 + 3 * i && m < 12 + 3 * i ? 0.9 : 0.05 + k / 100,
-        timestamp: T0 + m * MINUTE + k * 15_000,
-        labels: { service, host: `${service}-${h}` },
-        type: "gauge",
-        unit: "seconds",
-        startTimestamp: null,
-      })),
+      samples: latencies(
+        service,
+        `${service}-${h}`,
+        m,
+        m >= 2 + 3 * i && m < 12 + 3 * i ? 0.9 : 0.05 + i / 100,
+      ),
     })),
   );
-}
-
-const PER_MINUTE = SERVICES.length * 2;
-const comparable = (e: Alert) => ({ ...e, sentAt: 0 });
 
 describe("scaling the pipeline and the detector out and in", () => {
   beforeAll(() => admin.connect());
   afterAll(() => admin.disconnect());
 
   it("changes no aggregate and no alert event, though one of each was killed with -9", async () => {
-    const [clean, aggregated, repartition, late, alerts, state, dlq] = await createTopics(
-      admin,
-      6,
-      "scale-clean",
-      "scale-aggregated",
-      "scale-repartition",
-      "scale-late",
-      "scale-alerts",
-      "scale-state",
-      "scale-dlq",
-    );
+    const topics = await streamTopics(admin, "scale");
+    const { clean, aggregated, repartition, late, alerts, state, dlq } = topics;
     const pipelineName = uniqueName("p99");
     const detectorName = uniqueName("det");
     const dir = mkdtempSync(join(tmpdir(), "vigil-scale-"));
@@ -124,28 +109,8 @@ describe("scaling the pipeline and the detector out and in", () => {
       );
     const producer = kafka.producer();
     await producer.connect();
-    let sent = 0;
-    /** Minutes [from, to), each once the pipeline has re-keyed the one before (live sources). */
-    const stream = async (from: number, to: number) => {
-      for (let m = from; m < to; m++) {
-        await producer.send({
-          topic: clean!,
-          acks: -1,
-          messages: minute(m).map((r) => ({
-            key: r.key,
-            value: encode("metric-batch", { source: r.key, samples: r.samples }),
-          })),
-        });
-        sent += PER_MINUTE;
-        await waitFor(
-          `minute ${m} re-keyed`,
-          async () =>
-            (await committedTotal(admin, `vigil-pipeline-${pipelineName}-repartition`, clean!)) ===
-            sent,
-          60_000,
-        );
-      }
-    };
+    const stream = (from: number, to: number) =>
+      paced(producer, admin, topics, pipelineName, minute, from, to);
 
     const running: ChildService[] = [];
     try {
@@ -165,12 +130,12 @@ describe("scaling the pipeline and the detector out and in", () => {
       await stream(24, 36);
       await waitFor(
         "the pipeline through every re-keyed sample",
-        async () => consumedAll(admin, kafka, `vigil-pipeline-${pipelineName}`, repartition!),
+        async () => consumedAll(admin, kafka, `vigil-pipeline-${pipelineName}`, repartition),
         60_000,
       );
       await waitFor(
         "the detector through every aggregate",
-        async () => consumedAll(admin, kafka, `vigil-detector-${detectorName}`, aggregated!),
+        async () => consumedAll(admin, kafka, `vigil-detector-${detectorName}`, aggregated),
         60_000,
       );
     } finally {
@@ -179,26 +144,14 @@ describe("scaling the pipeline and the detector out and in", () => {
       await Promise.all(running.map((c) => c.exited));
     }
 
-    // Offline, one instance: per re-keyed partition, in its order, one window operator; one
-    // engine over the aggregates, each series in its order.
-    const regrouped = await readTopic(kafka, repartition!);
-    const engine = new DetectionEngine(detectorSettings.parse({}).detector.rules.rules, {
-      resendEvery: Infinity,
-      maxTracks: 10_000,
-    });
-    const closed = new Map<string, number>();
-    const offline: Alert[] = [];
-    for (const partition of new Set(regrouped.map((r) => r.partition))) {
-      const [window] = buildChain([{ name: "window-aggregate", config: WINDOW }]);
-      for (const record of regrouped.filter((r) => r.partition === partition)) {
-        const out = runChain([window!], decode("metric-batch", record.value).samples, Date.now);
-        for (const s of out.samples) closed.set(`${seriesKey(s)}@${s.timestamp}`, s.value);
-        offline.push(...engine.observe(out.samples, Date.now()));
-      }
-    }
+    const regrouped = await readTopic(kafka, repartition);
+    const offline = offlineRecompute(regrouped, [{ name: "window-aggregate", config: WINDOW }]);
+    const closed = new Map(
+      offline.aggregates.map((a) => [`${seriesKey(a)}@${a.timestamp}`, a.value]),
+    );
 
     const written = new Map<string, number[]>();
-    for (const record of await readTopic(kafka, aggregated!))
+    for (const record of await readTopic(kafka, aggregated))
       for (const s of decode("metric-batch", record.value).samples) {
         const key = `${seriesKey(s)}@${s.timestamp}`;
         written.set(key, [...(written.get(key) ?? []), s.value]);
@@ -206,18 +159,16 @@ describe("scaling the pipeline and the detector out and in", () => {
     // Exactly once: no window twice, none lost; each with the offline value.
     expect([...written].filter(([, values]) => values.length > 1)).toEqual([]);
     for (const [key, value] of closed) expect([key, written.get(key)]).toEqual([key, [value]]);
-    expect(await readTopic(kafka, late!)).toEqual([]);
+    expect(await readTopic(kafka, late)).toEqual([]);
 
-    const online = (await readTopic(kafka, alerts!))
-      .map((r) => decode("alert", r.value))
-      .filter((e) => !e.resend);
+    const online = await alertEvents(kafka, alerts);
     const byFingerprint = (events: Alert[]) => {
       const out = new Map<string, ReturnType<typeof comparable>[]>();
       for (const e of events)
         out.set(e.fingerprint, [...(out.get(e.fingerprint) ?? []), comparable(e)]);
       return out;
     };
-    const expected = byFingerprint(offline);
+    const expected = byFingerprint(offline.events);
     expect(expected.size).toBe(SERVICES.length); // every service's latency alert
     for (const events of expected.values())
       expect(events.map((e) => e.status)).toEqual(["firing", "resolved"]);
