@@ -91,3 +91,29 @@ export async function readToEnd(
   });
   await consumer.disconnect();
 }
+
+/**
+ * The latest value of every key of a compacted topic (or of some of its partitions), as a
+ * restoring service needs it: a tombstone removes the key.
+ */
+export async function latestByKey(
+  kafka: Kafka,
+  topic: string,
+  options: { group: string; idleMs?: number; partitions?: number[] },
+): Promise<Map<string, Buffer>> {
+  const latest = new Map<string, Buffer>();
+  await readToEnd(
+    kafka,
+    topic,
+    (messages) => {
+      for (const m of messages) {
+        if (!m.key) continue;
+        const key = m.key.toString("utf8");
+        if (m.value === null) latest.delete(key);
+        else latest.set(key, m.value);
+      }
+    },
+    options,
+  );
+  return latest;
+}

@@ -32,7 +32,7 @@ import { copartitionedAssigner } from "./copartitioned-assigner.js";
 import { ensureInternalTopics } from "./internal-topics.js";
 import { every, type Periodic } from "./periodic.js";
 import type { OutboundRecord } from "./producer.js";
-import { readToEnd } from "./read-to-end.js";
+import { latestByKey } from "./read-to-end.js";
 import type { Service } from "./service.js";
 import { consumerSettings } from "./settings.js";
 import { TaskStores } from "./state-store.js";
@@ -175,14 +175,12 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
     if (options.changelog) {
       const beat = heartbeat && setInterval(() => void heartbeat().catch(() => undefined), 1_000);
       try {
-        await readToEnd(
-          kafka,
-          options.changelog,
-          (messages) => {
-            for (const m of messages) if (m.key) stores.restore(m.key.toString("utf8"), m.value);
-          },
-          { group: `${groupId}-restore`, partitions: [t.partition], idleMs: 500 },
-        );
+        const latest = await latestByKey(kafka, options.changelog, {
+          group: `${groupId}-restore`,
+          partitions: [t.partition],
+          idleMs: 500,
+        });
+        for (const [key, value] of latest) stores.restore(key, value);
       } catch (error) {
         throw new RetryableError(
           `cannot restore state from ${options.changelog} partition ${t.partition}: ${(error as Error).message}`,

@@ -5,7 +5,7 @@ import type { Kafka } from "kafkajs";
 import type { OutboundRecord } from "../chassis/producer.js";
 import { decode, encode } from "../../schemas/codec.js";
 import type { ShipperCheckpoint } from "../../schemas/types.js";
-import { readToEnd } from "../chassis/read-to-end.js";
+import { latestByKey } from "../chassis/read-to-end.js";
 
 export const checkpointKey = (shipper: string, fileId: string) => `${shipper}|${fileId}`;
 
@@ -15,17 +15,14 @@ export async function loadCheckpoints(
   shipper: string,
 ): Promise<Map<string, ShipperCheckpoint>> {
   const found = new Map<string, ShipperCheckpoint>();
-  await readToEnd(
-    kafka,
-    topic,
-    (messages) => {
-      for (const message of messages) {
-        const checkpoint = decode("shipper-checkpoint", message.value);
-        if (checkpoint.shipper === shipper) found.set(checkpoint.fileId, checkpoint);
-      }
-    },
-    { group: `vigil-shipper-restore-${shipper}`, idleMs: 1_500 },
-  );
+  const latest = await latestByKey(kafka, topic, {
+    group: `vigil-shipper-restore-${shipper}`,
+    idleMs: 1_500,
+  });
+  for (const value of latest.values()) {
+    const checkpoint = decode("shipper-checkpoint", value);
+    if (checkpoint.shipper === shipper) found.set(checkpoint.fileId, checkpoint);
+  }
   return found;
 }
 
