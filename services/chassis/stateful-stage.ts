@@ -83,6 +83,8 @@ export interface StatefulStage {
 
 interface Task<S> {
   partition: number;
+  /** The entry of `tasks` this task was made for: only it may be removed on the task's behalf. */
+  entry?: Promise<Task<S>>;
   writer: TransactionalWriter;
   turns: PQueue;
   openedAt: number;
@@ -156,15 +158,19 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
         openedAt: now(),
       }));
       tasks.set(partition, found);
-      found.catch(() => tasks.delete(partition));
+      const entry = found;
+      found.then(
+        (t) => (t.entry = entry),
+        () => tasks.get(partition) === entry && tasks.delete(partition),
+      );
     }
     return found;
   }
 
   /** Drops a task (state and writer): its next use restores it from the changelog. */
   function drop(t: Task<S>): void {
-    if (tasks.get(t.partition) === undefined) return;
-    tasks.delete(t.partition);
+    if (t.entry !== undefined && tasks.get(t.partition) === t.entry) tasks.delete(t.partition);
+    t.loaded = undefined;
     void t.writer.close().catch(() => undefined);
   }
 
@@ -278,8 +284,9 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
   }
 
   async function isCurrent(t: Task<S>): Promise<boolean> {
+    forgetIfRebalanced();
     const current = tasks.get(t.partition);
-    return current !== undefined && (await current) === t;
+    return current !== undefined && current === t.entry;
   }
 
   async function deliver(

@@ -43,7 +43,12 @@ export async function transactionalWriter(
     // retry (state restored from the changelog) takes over rather than a minute-long stall.
     retry: { initialRetryTime: 10, maxRetryTime: 2_000, retries: 10 },
   });
-  await producer.connect(); // initialises the id: fences an earlier producer, aborts its transaction
+  await producer.connect();
+  // kafkajs initialises the transactional id at the first transaction, not at connect: begin and
+  // abort one now, so the earlier producer of this id is fenced and its open transaction aborted
+  // (and its commit's markers written) before the caller reads any state. Without it, a task
+  // restored from the changelog while the previous owner still commits would close a window twice.
+  await (await producer.transaction()).abort();
   return {
     async commit(records, offsets) {
       if (records.length === 0 && (offsets?.inputs.length ?? 0) === 0) return;
