@@ -24,4 +24,20 @@ describe("pipeline configuration", () => {
       ],
     ]);
   });
+
+  it("refuses two grouping pipelines that would re-key through one topic, naming the key", () => {
+    const grouping = (name: string) => ({
+      name,
+      processors: [{ "window-aggregate": { groupBy: ["service"], size: "1m" } }],
+    });
+    const result = pipelineSettings.safeParse({
+      pipelines: [grouping("a"), { name: "clean" }, grouping("b")],
+    });
+    expect(result.error?.issues.map((i) => [i.path.join("."), i.message])).toEqual([
+      [
+        "pipelines.2.repartition",
+        "topic telemetry.metrics.repartition is already the repartition topic of pipeline a; give each grouping pipeline its own",
+      ],
+    ]);
+  });
 });
