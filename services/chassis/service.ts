@@ -42,7 +42,7 @@ export interface ServiceOptions<T> {
 
 export interface Service {
   name: string;
-  /** The service's Kafka client, for what the chassis does not cover (e.g. transactions). */
+  /** The service's Kafka client (stateful stages and transactional writers are built on it). */
   kafka: Kafka;
   logger: Logger;
   metrics: ServiceMetrics;
