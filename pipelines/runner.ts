@@ -8,17 +8,17 @@
 // its own changelog, `<group id>-changelog`) and its input offsets in one Kafka transaction. So a
 // group's samples meet on one partition — partial aggregates never compete — and a restart or
 // rebalance changes no result.
-import { encode } from "../schemas/codec.js";
+import { decode, encode } from "../schemas/codec.js";
 import type { MetricBatch, MetricSample } from "../schemas/types.js";
 import type { Rejection } from "../services/chassis/consumer.js";
 import { groupBy } from "../services/chassis/group.js";
 import type { OutboundRecord } from "../services/chassis/producer.js";
 import type { Service } from "../services/chassis/service.js";
 import { createStatefulStage, type StatefulStage } from "../services/chassis/stateful-stage.js";
-import { decode } from "../schemas/codec.js";
 import { seriesKey } from "./api.js";
 import { buildChain, runChain, type ChainTelemetry, type Step, type StepConfig } from "./chain.js";
 import type { Pipeline } from "./config.js";
+import { processorNamed } from "./registry.js";
 
 /** Output records, by the pipeline's keying; each carries a batch of the samples of one key. */
 export function outputRecords(
@@ -54,10 +54,7 @@ function keyed(
 
 /** Where the chain splits: the first step whose state is grouped by a key of its own. */
 export function groupingStep(pipeline: Pipeline): number {
-  return pipeline.processors.findIndex((step, i) => {
-    const [built] = buildChain([step], `processors[${i}]`);
-    return built!.spec.partitionKey !== undefined;
-  });
+  return pipeline.processors.findIndex((step) => processorNamed(step.name)?.partitionKey);
 }
 
 interface StagePlan {
@@ -135,7 +132,7 @@ export function pipelineStages(
   const source = `pipeline/${pipeline.name}`;
 
   return stagePlans(pipeline).map((plan) => {
-    const stateful = pipeline.stateful && plan.steps.some((_, i) => isOperator(plan, i));
+    const stateful = pipeline.stateful && plan.steps.some(isOperator);
     return createStatefulStage<MetricBatch, Step[]>({
       service,
       name: plan.name,
@@ -193,7 +190,4 @@ export function pipelineStages(
   });
 }
 
-function isOperator(plan: StagePlan, i: number): boolean {
-  const [built] = buildChain([plan.steps[i]!], "", undefined, plan.first + i);
-  return built!.spec.state !== undefined;
-}
+const isOperator = (step: StepConfig) => processorNamed(step.name)?.state !== undefined;
