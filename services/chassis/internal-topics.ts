@@ -10,7 +10,30 @@ export interface InternalTopic {
   compacted: boolean;
 }
 
-export async function ensureInternalTopics(kafka: Kafka, wanted: InternalTopic[]): Promise<void> {
+/**
+ * Creates what is missing and checks the rest. A broker that is still starting (a fresh one
+ * creating its internal topics) is asked again for up to `patienceMs`; a topic with too few
+ * partitions is refused at once.
+ */
+export async function ensureInternalTopics(
+  kafka: Kafka,
+  wanted: InternalTopic[],
+  patienceMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + patienceMs;
+  for (let wait = 250; ; wait = Math.min(wait * 2, 5_000)) {
+    try {
+      return await ensureOnce(kafka, wanted);
+    } catch (error) {
+      if (error instanceof TooFewPartitions || Date.now() + wait > deadline) throw error;
+      await new Promise((done) => setTimeout(done, wait));
+    }
+  }
+}
+
+class TooFewPartitions extends Error {}
+
+async function ensureOnce(kafka: Kafka, wanted: InternalTopic[]): Promise<void> {
   if (wanted.length === 0) return;
   const admin = kafka.admin();
   await admin.connect();
@@ -48,7 +71,7 @@ export async function ensureInternalTopics(kafka: Kafka, wanted: InternalTopic[]
       const [meta] = (await admin.fetchTopicMetadata({ topics: [topic.name] })).topics;
       const has = meta?.partitions.length ?? 0;
       if (has < partitions)
-        throw new Error(
+        throw new TooFewPartitions(
           `topic ${topic.name} has ${has} partitions but its stage reads ${partitions}: a task's state or group would be split; add partitions to it (vigil topics apply) or delete it`,
         );
     }

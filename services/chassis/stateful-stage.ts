@@ -241,7 +241,13 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
   }
 
   async function handleBatch(records: InboundRecord<T>[], context: BatchContext<T>) {
-    const t = await task(context.partition);
+    // A task that cannot start (its transactional id not initialised yet: a broker still loading
+    // its transaction coordinator) is the transport's fault, never the batch's: retried.
+    const t = await task(context.partition).catch((error: Error) => {
+      throw new RetryableError(
+        `task ${context.partition} of ${options.name} cannot start: ${error.message}`,
+      );
+    });
     return t.turns.add(async () => {
       if (!(await isCurrent(t)))
         throw new RetryableError(`task ${t.partition} was dropped; starting it again`);

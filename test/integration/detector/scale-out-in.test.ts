@@ -99,8 +99,15 @@ describe("scaling the pipeline and the detector out and in", () => {
       spawnService("pipelines/service.ts", endpoint, { VIGIL_CONFIG: pipelineConfig });
     const detector = () =>
       spawnService("services/detector/main.ts", endpoint, { VIGIL_CONFIG: detectorConfig });
-    const ready = async (child: ChildService) =>
-      (await fetch(`http://127.0.0.1:${await child.port}/readyz`)).status === 200;
+    const ready = async (child: ChildService) => {
+      const port = await child.port;
+      const answer = await fetch(`http://127.0.0.1:${port}/readyz`).catch((error: Error) => {
+        throw new Error(
+          `instance on port ${port} does not answer: ${error.message}\n${child.stderr()}`,
+        );
+      });
+      return answer.status === 200;
+    };
     const allReady = (children: ChildService[]) =>
       waitFor(
         "every instance owns partitions",
