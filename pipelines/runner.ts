@@ -178,7 +178,7 @@ export function pipelineStages(
         return { outputs, rejected };
       },
       // Operators see time pass: windows of quiet sources close (only once caught up).
-      ...(plan.steps.length > 0 && {
+      ...(plan.steps.some(isOperator) && {
         tick: {
           every: pipeline.tick,
           run: (steps, { caughtUp }) =>

@@ -84,6 +84,13 @@ export class TaskStores {
   constructor(
     readonly changelog: string | undefined,
     readonly partition: number,
+    /**
+     * A changelog value that cannot be read back (not JSON, or refused by its store's codec) is
+     * left out and reported here: one bad record must not keep a partition from starting.
+     */
+    private readonly unreadable: (key: string, error: Error) => void = (key, error) => {
+      throw new Error(`changelog record ${key}: ${error.message}`);
+    },
   ) {}
 
   /** The store `name`, holding what the changelog had for it. Names may not contain "|". */
@@ -92,7 +99,12 @@ export class TaskStores {
     let store = this.stores.get(name) as KeyedStore<V> | undefined;
     if (store) return store;
     store = new KeyedStore<V>(name, codec);
-    for (const [key, json] of this.restored.get(name) ?? []) store.load(key, json);
+    for (const [key, json] of this.restored.get(name) ?? [])
+      try {
+        store.load(key, json);
+      } catch (error) {
+        this.unreadable(`${name}${SEP}${key}`, error as Error);
+      }
     this.restored.delete(name);
     this.stores.set(name, store as KeyedStore<unknown>);
     return store;
@@ -105,8 +117,13 @@ export class TaskStores {
     const [name, stateKey] = [key.slice(0, at), key.slice(at + 1)];
     let entries = this.restored.get(name);
     if (!entries) this.restored.set(name, (entries = new Map()));
-    if (value === null) entries.delete(stateKey);
-    else entries.set(stateKey, JSON.parse(value.toString("utf8")));
+    if (value === null) return void entries.delete(stateKey);
+    try {
+      entries.set(stateKey, JSON.parse(value.toString("utf8")));
+    } catch (error) {
+      entries.delete(stateKey); // an older value is no better: the key starts again
+      this.unreadable(key, error as Error);
+    }
   }
 
   get size(): number {

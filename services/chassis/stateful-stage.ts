@@ -177,7 +177,10 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
   async function load(t: Task<S>, heartbeat?: () => Promise<void>) {
     if (t.loaded) return t.loaded;
     const started = now();
-    const stores = new TaskStores(options.changelog, t.partition);
+    const stores = new TaskStores(options.changelog, t.partition, (key, error) => {
+      metrics.dropped.inc({ reason: `${options.name}:unreadable_state` });
+      log.error({ partition: t.partition, key, err: error }, "state record unreadable; left out");
+    });
     if (options.changelog) {
       const beat = heartbeat && setInterval(() => void heartbeat().catch(() => undefined), 1_000);
       try {
@@ -249,7 +252,7 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
       );
     });
     return t.turns.add(async () => {
-      if (!(await isCurrent(t)))
+      if (!isCurrent(t))
         throw new RetryableError(`task ${t.partition} was dropped; starting it again`);
       const { stores, state } = await load(t, context.heartbeat);
       const covered = stores.store<string>(OFFSETS);
@@ -289,7 +292,7 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
     });
   }
 
-  async function isCurrent(t: Task<S>): Promise<boolean> {
+  function isCurrent(t: Task<S>): boolean {
     forgetIfRebalanced();
     const current = tasks.get(t.partition);
     return current !== undefined && current === t.entry;
@@ -330,7 +333,7 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
           return;
         }
         await t.turns.add(async () => {
-          if (!(await isCurrent(t))) return;
+          if (!isCurrent(t)) return;
           try {
             const { stores, state } = await load(t);
             const outputs = run(state, { partition, now: now(), caughtUp: caughtUp(t) });

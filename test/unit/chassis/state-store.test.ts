@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { TaskStores } from "../../../services/chassis/state-store.js";
+
+describe("task state stores", () => {
+  it("write only the keys changed since the last commit, and a tombstone for a deleted one", () => {
+    const stores = new TaskStores("changelog", 3);
+    const counts = stores.store<number>("counts");
+    counts.set("a", 1);
+    counts.set("b", 2);
+    expect(stores.changes().map((r) => [r.key, r.partition, r.value?.toString()])).toEqual([
+      ["counts|a", 3, "1"],
+      ["counts|b", 3, "2"],
+    ]);
+    counts.set("a", 5);
+    counts.delete("b");
+    expect(stores.changes().map((r) => [r.key, r.value?.toString() ?? null])).toEqual([
+      ["counts|a", "5"],
+      ["counts|b", null],
+    ]);
+    expect(stores.changes()).toEqual([]);
+  });
+
+  it("leave out a changelog record they cannot read, name it, and restore the rest", () => {
+    const unreadable: string[] = [];
+    const stores = new TaskStores("changelog", 0, (key) => unreadable.push(key));
+    stores.restore("counts|good", Buffer.from("7"));
+    stores.restore("counts|torn", Buffer.from("{not json"));
+    stores.restore("sets|refused", Buffer.from('"a string"'));
+    const counts = stores.store<number>("counts");
+    const sets = stores.store<Set<string>>("sets", {
+      encode: (set) => [...set],
+      decode: (json) => {
+        if (!Array.isArray(json)) throw new Error("expected a list");
+        return new Set(json as string[]);
+      },
+    });
+    expect([...counts.entries()]).toEqual([["good", 7]]);
+    expect(sets.size).toBe(0);
+    expect(unreadable).toEqual(["counts|torn", "sets|refused"]);
+  });
+});
