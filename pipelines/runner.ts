@@ -11,6 +11,7 @@
 import { decode, encode } from "../schemas/codec.js";
 import type { MetricBatch, MetricSample } from "../schemas/types.js";
 import type { Rejection } from "../services/chassis/consumer.js";
+import { reasonsText } from "../services/chassis/dead-letter.js";
 import { groupBy } from "../services/chassis/group.js";
 import type { OutboundRecord } from "../services/chassis/producer.js";
 import type { Service } from "../services/chassis/service.js";
@@ -169,9 +170,7 @@ export function pipelineStages(
               record: { ...record, value },
               stage: `pipeline:${pipeline.name}`,
               code: result.rejected[0]!.code,
-              message:
-                reasons.slice(0, 10).join("; ") +
-                (reasons.length > 10 ? ` (+${reasons.length - 10} more)` : ""),
+              message: reasonsText(reasons, 10),
             });
           }
         }

@@ -22,6 +22,7 @@ export const SCHEMA_VERSIONS: readonly SchemaVersion[] = [
   { id: 301, subject: "alert", version: 1, file: "alert.v1.avsc" },
   { id: 302, subject: "alert", version: 2, file: "alert.v2.avsc" },
   { id: 401, subject: "dead-letter", version: 1, file: "dead-letter.v1.avsc" },
+  { id: 402, subject: "dead-letter", version: 2, file: "dead-letter.v2.avsc" },
   { id: 501, subject: "shipper-checkpoint", version: 1, file: "shipper-checkpoint.v1.avsc" },
   { id: 601, subject: "pipeline-state", version: 1, file: "pipeline-state.v1.avsc" },
   { id: 701, subject: "notification-log", version: 1, file: "notification-log.v1.avsc" },

@@ -66,6 +66,11 @@ export interface DeadLetter {
   errorCode: string;
   errorMessage: string;
   time: number;
+  /**
+   * Parts left out or cut short so the letter fits the broker's record limit, with their original
+   * size in bytes; the whole record is still at originalTopic / partition / offset.
+   */
+  omitted?: Record<string, number>;
 }
 
 export interface ShipperCheckpoint {

@@ -21,6 +21,7 @@ import {
   type RawRecord,
 } from "./dead-letter.js";
 import { RetryableError, errorCodeOf } from "./errors.js";
+import { permanentProduceError } from "./kafka-errors.js";
 import type { Logger } from "./logger.js";
 import type { ServiceMetrics } from "./metrics.js";
 import type { OutboundRecord, OutputProducer } from "./producer.js";
@@ -121,6 +122,8 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
   const lags = new Map<string, number>();
   let connected = false;
   let joined = false;
+  /** Partitions whose batch keeps failing: since when, and why (for /readyz). */
+  const stalled = new Map<string, { since: number; reason: string }>();
 
   const consumer: Consumer = kafka.consumer({
     groupId: settings.groupId,
@@ -138,6 +141,7 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     // Eager rebalancing: every partition is revoked until the group settles again.
     owned = new Set();
     lags.clear();
+    stalled.clear();
     joined = false;
   });
   // Emitted for every fetched batch — also one holding only a transaction marker, which kafkajs
@@ -162,13 +166,26 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     work: () => Promise<R>,
   ): Promise<{ ok: true; value: R } | { ok: false; error: unknown } | { ok: "abandoned" }> {
     let delay = settings.retry.initial;
+    const at = tp(payload.batch.topic, payload.batch.partition);
     for (;;) {
       try {
-        return { ok: true, value: await work() };
+        const value = await work();
+        stalled.delete(at);
+        return { ok: true, value };
       } catch (error) {
+        // A produce error that is permanent was handled by the send itself (records set aside):
+        // what reaches here is the transport's, or the deployment's, and is retried.
         const retryable = error instanceof RetryableError || stage === "produce";
-        if (!retryable) return { ok: false, error };
-        if (!payload.isRunning() || payload.isStale()) return { ok: "abandoned" };
+        if (!retryable) {
+          stalled.delete(at);
+          return { ok: false, error };
+        }
+        if (!payload.isRunning() || payload.isStale()) {
+          stalled.delete(at);
+          return { ok: "abandoned" };
+        }
+        const reason = `${stage}: ${(error as Error).message}`;
+        stalled.set(at, { since: stalled.get(at)?.since ?? now(), reason });
         metrics.retries.inc({ stage });
         const wait = Math.min(
           Math.max(delay, (error as RetryableError).retryAfterMs ?? 0),
@@ -210,6 +227,56 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
         code: errorCodeOf(error, "VGL_DECODE_BODY"),
         message: (error as Error).message,
       };
+    }
+  }
+
+  /**
+   * Sends a batch's outputs and letters. When Kafka refuses one for good (over its size limit, its
+   * topic missing or not ours), each is sent alone and a refused one is replaced by a dead letter
+   * that points at the batch's input — so the partition moves on and nothing is lost silently.
+   */
+  async function sendSettingAside(
+    records: OutboundRecord[],
+    { topic, partition, messages: inputs }: EachBatchPayload["batch"],
+  ) {
+    try {
+      await producer.send(records);
+      return;
+    } catch (error) {
+      if (!permanentProduceError(error)) throw error;
+    }
+    const first = inputs[0]!;
+    for (const record of records) {
+      try {
+        await producer.send([record]);
+        continue;
+      } catch (error) {
+        const type = permanentProduceError(error);
+        if (!type) throw error;
+        const bytes = (record.value?.length ?? 0) + (record.key?.length ?? 0);
+        const letter = deadLetterOf(
+          {
+            topic,
+            partition,
+            offset: first.offset,
+            key: null,
+            value: null,
+            headers: {},
+          },
+          {
+            stage: "produce",
+            code: "VGL_PRODUCE_REFUSED",
+            message:
+              `Kafka refused for good (${type}) a ${bytes}-byte record for ${record.topic}, ` +
+              `an output of offsets ${first.offset}–${inputs[inputs.length - 1]!.offset}`,
+          },
+          now(),
+        );
+        log.error({ topic: record.topic, type, bytes }, "output refused; set aside");
+        metrics.deadLetters.inc({ code: "VGL_PRODUCE_REFUSED" });
+        metrics.dropped.inc({ reason: "dead_letter:VGL_PRODUCE_REFUSED" });
+        await producer.send([deadLetterRecord(options.deadLetterTopic, letter)]);
+      }
     }
   }
 
@@ -266,7 +333,9 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     const letters = rejected.map((r) =>
       deadLetterRecord(options.deadLetterTopic, deadLetterOf(r.record, r, now())),
     );
-    const sent = await untilDone("produce", payload, () => producer.send([...outputs, ...letters]));
+    const sent = await untilDone("produce", payload, () =>
+      sendSettingAside([...outputs, ...letters], batch),
+    );
     if (sent.ok !== true) return;
     for (const r of rejected) {
       metrics.deadLetters.inc({ code: r.code });
@@ -335,6 +404,9 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     },
     notReady() {
       if (!connected) return "not connected to Kafka";
+      for (const [at, { since, reason }] of stalled)
+        if (now() - since >= settings.stallAfter)
+          return `partition ${at} has made no progress for ${Math.round((now() - since) / 1000)}s: ${reason}`;
       if (!joined) return "waiting for partition assignment";
       if (owned.size === 0) return "no partitions assigned";
       return undefined;

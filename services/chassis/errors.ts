@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   VGL_HANDLER_FAILED: "the processing stage threw a non-retryable error for the batch",
   VGL_SINK_REJECTED: "the store refused the record for good",
   VGL_CONFIG_INVALID: "the configuration does not match its schema",
+  VGL_PRODUCE_REFUSED:
+    "Kafka refused a record for good (over its size limit, or its topic not writable)",
   VGL_DELIVERY_FAILED: "a notification could not be delivered to its receiver",
 } as const;
 

@@ -30,6 +30,42 @@ export function topicMessages(records: OutboundRecord[]) {
   }));
 }
 
+/** Records in one send at most, and their bytes (before compression): see `chunked`. */
+export const SEND_RECORDS = 1_000;
+export const SEND_BYTES = 512 * 1024;
+
+/**
+ * Records split into sends of at most `maxRecords` and `maxBytes` (a record larger than that goes
+ * alone). kafkajs writes one record batch per partition per send and the broker refuses a batch
+ * over its limit (1 MiB by default) whole: many records that each fit must not fail together.
+ * Counting records too keeps kafkajs's grouping of a send by partition (quadratic) cheap.
+ */
+export function* chunked(
+  records: OutboundRecord[],
+  maxRecords = SEND_RECORDS,
+  maxBytes = SEND_BYTES,
+): Generator<OutboundRecord[]> {
+  let chunk: OutboundRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = sizeOf(record);
+    if (chunk.length > 0 && (chunk.length >= maxRecords || bytes + size > maxBytes)) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(record);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+function sizeOf({ key, value, headers }: OutboundRecord): number {
+  let n = (key === null ? 0 : key.length) + (value?.length ?? 0);
+  for (const [name, v] of Object.entries(headers ?? {})) n += name.length + v.length;
+  return n;
+}
+
 export interface OutputProducer {
   connect(): Promise<void>;
   /** Resolves when every record is acknowledged by all in-sync replicas. */
@@ -51,10 +87,12 @@ export function createProducer(
     connect: () => producer.connect(),
     disconnect: () => producer.disconnect(),
     async send(records) {
-      if (records.length === 0) return;
-      const batches = topicMessages(records);
-      await producer.sendBatch({ acks: -1, compression: codec, topicMessages: batches });
-      for (const { topic, messages } of batches) metrics.recordsOut.inc({ topic }, messages.length);
+      for (const chunk of chunked(records)) {
+        const batches = topicMessages(chunk);
+        await producer.sendBatch({ acks: -1, compression: codec, topicMessages: batches });
+        for (const { topic, messages } of batches)
+          metrics.recordsOut.inc({ topic }, messages.length);
+      }
     },
   };
 }

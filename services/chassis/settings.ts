@@ -59,6 +59,8 @@ export const consumerSettings = z.strictObject({
     .strictObject({ initial: duration.default(200), max: duration.default(30_000) })
     .default({ initial: 200, max: 30_000 }),
   fromBeginning: z.boolean().default(true),
+  /** A partition whose batch keeps failing this long turns /readyz red, saying why. */
+  stallAfter: duration.default(60_000),
 });
 
 export const baseSettings = z.strictObject({

@@ -30,6 +30,7 @@ import {
 } from "./consumer.js";
 import { copartitionedAssigner } from "./copartitioned-assigner.js";
 import { ensureInternalTopics } from "./internal-topics.js";
+import { permanentProduceError, ProduceRefused } from "./kafka-errors.js";
 import { every, type Periodic } from "./periodic.js";
 import type { OutboundRecord } from "./producer.js";
 import { latestByKey } from "./read-to-end.js";
@@ -227,10 +228,15 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
         },
       );
     } catch (error) {
+      const refused = permanentProduceError(error);
+      const message = `transaction of ${options.name} partition ${t.partition} failed: ${(error as Error).message}`;
+      if (refused) {
+        // The transaction is aborted and the writer still ours: only the state is restored.
+        t.loaded = undefined;
+        throw new ProduceRefused(refused, message);
+      }
       drop(t);
-      throw new RetryableError(
-        `transaction of ${options.name} partition ${t.partition} failed: ${(error as Error).message}`,
-      );
+      throw new RetryableError(message);
     }
     metrics.changelogRecords.inc({ stage: options.name }, changes.length);
     let bytes = 0;
@@ -254,42 +260,87 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
     return t.turns.add(async () => {
       if (!isCurrent(t))
         throw new RetryableError(`task ${t.partition} was dropped; starting it again`);
-      const { stores, state } = await load(t, context.heartbeat);
-      const covered = stores.store<string>(OFFSETS);
-      const from = BigInt(covered.get(context.topic) ?? "0");
-      const fresh = records.filter((r) => BigInt(r.offset) >= from);
-      if (fresh.length < records.length)
-        metrics.dropped.inc(
-          { reason: `${options.name}:already_in_state` },
-          records.length - fresh.length,
-        );
-      let result: StageResult<T>;
       try {
-        result =
-          fresh.length > 0
-            ? options.process(state, fresh, {
-                partition: t.partition,
-                now: now(),
-                caughtUp: caughtUp(t),
-              })
-            : { outputs: [] };
+        return await turn(t, records, context);
       } catch (error) {
-        // Whatever the batch did to the state is discarded: restored again from the changelog.
-        t.loaded = undefined;
-        if (error instanceof RetryableError) throw error;
-        // Not the transport's fault: the batch goes to the dead letters.
-        log.error({ err: error, partition: t.partition }, "stage failed for the batch");
-        const message = `${options.name} failed for the batch: ${(error as Error).message}`;
-        const code = errorCodeOf(error, "VGL_HANDLER_FAILED");
-        result = {
-          outputs: [],
-          rejected: fresh.map((record) => ({ record, stage: options.name, code, message })),
-        };
-        return deliver(t, result, context, true);
+        if (!(error instanceof ProduceRefused)) throw error;
+        // Kafka refused something the batch produced, for good (a record over its size limit):
+        // the state is restored and the batch runs again one record per transaction, so only the
+        // record whose output cannot be written is set aside.
+        log.warn({ partition: t.partition, err: error }, "batch refused; records one at a time");
+        return oneByOne(t, records, context);
       }
-      covered.set(context.topic, context.nextOffset);
-      return deliver(t, result, context, false);
     });
+  }
+
+  /** Processes a batch against the task's state and commits the result with its offsets. */
+  async function turn(t: Task<S>, records: InboundRecord<T>[], context: BatchContext<T>) {
+    const { stores, state } = await load(t, context.heartbeat);
+    const covered = stores.store<string>(OFFSETS);
+    const from = BigInt(covered.get(context.topic) ?? "0");
+    const fresh = records.filter((r) => BigInt(r.offset) >= from);
+    if (fresh.length < records.length)
+      metrics.dropped.inc(
+        { reason: `${options.name}:already_in_state` },
+        records.length - fresh.length,
+      );
+    let result: StageResult<T>;
+    try {
+      result =
+        fresh.length > 0
+          ? options.process(state, fresh, {
+              partition: t.partition,
+              now: now(),
+              caughtUp: caughtUp(t),
+            })
+          : { outputs: [] };
+    } catch (error) {
+      // Whatever the batch did to the state is discarded: restored again from the changelog.
+      t.loaded = undefined;
+      if (error instanceof RetryableError) throw error;
+      // Not the transport's fault: the batch goes to the dead letters.
+      log.error({ err: error, partition: t.partition }, "stage failed for the batch");
+      const message = `${options.name} failed for the batch: ${(error as Error).message}`;
+      const code = errorCodeOf(error, "VGL_HANDLER_FAILED");
+      result = {
+        outputs: [],
+        rejected: fresh.map((record) => ({ record, stage: options.name, code, message })),
+      };
+      return deliver(t, result, context, true);
+    }
+    covered.set(context.topic, context.nextOffset);
+    return deliver(t, result, context, false);
+  }
+
+  /** A refused batch again, one record per transaction; a record still refused is set aside. */
+  async function oneByOne(t: Task<S>, records: InboundRecord<T>[], context: BatchContext<T>) {
+    let undecodable = context.undecodable;
+    for (const record of records) {
+      const single: BatchContext<T> = {
+        ...context,
+        nextOffset: (BigInt(record.offset) + 1n).toString(),
+        undecodable,
+      };
+      try {
+        await turn(t, [record], single);
+      } catch (error) {
+        if (!(error instanceof ProduceRefused)) throw error;
+        const message = `Kafka refused the output of this record for good (${error.type}): ${error.message}`;
+        const rejected = [{ record, stage: options.name, code: "VGL_PRODUCE_REFUSED", message }];
+        try {
+          await deliver(t, { outputs: [], rejected } as StageResult<T>, single, true);
+        } catch (again) {
+          if (!(again instanceof ProduceRefused)) throw again;
+          // Not even the dead letter can be written (the topic missing, or not ours to write): a
+          // fault of the deployment, retried — and visible: the partition stalls on /readyz.
+          throw new RetryableError(`dead letter refused: ${again.message}`);
+        }
+      }
+      undecodable = [];
+    }
+    // Undecodable records after the last decodable one (or a batch of only those).
+    if (undecodable.length > 0) await turn(t, [], { ...context, undecodable });
+    return { committed: true };
   }
 
   function isCurrent(t: Task<S>): boolean {

@@ -7,9 +7,7 @@
 // previous owner's producer and aborts its open transaction before the new owner reads state.
 import { CompressionTypes, type Kafka, type Producer } from "kafkajs";
 import type { ServiceMetrics } from "./metrics.js";
-import { topicMessages, type OutboundRecord } from "./producer.js";
-
-const SEND_CHUNK = 1_000;
+import { chunked, topicMessages, type OutboundRecord } from "./producer.js";
 
 export interface InputOffset {
   topic: string;
@@ -57,12 +55,13 @@ export async function transactionalWriter(
       try {
         // kafkajs groups a send's messages by partition in time quadratic in their number
         // (groupMessagesPerPartition copies the list per message): a commit that changed 15 000
-        // keys spent most of its CPU there. Sends of at most SEND_CHUNK records keep it linear.
-        for (let i = 0; i < records.length; i += SEND_CHUNK)
+        // keys spent most of its CPU there. Bounded sends keep it linear, and each partition's
+        // record batch under the broker's limit.
+        for (const chunk of chunked(records))
           await transaction.sendBatch({
             acks: -1,
             compression: CompressionTypes.GZIP,
-            topicMessages: topicMessages(records.slice(i, i + SEND_CHUNK)),
+            topicMessages: topicMessages(chunk),
           });
         if (offsets && offsets.inputs.length > 0)
           await transaction.sendOffsets({

@@ -20,6 +20,11 @@ export interface ReplayResult {
   scanned: number;
   replayed: number;
   byTopic: Record<string, number>;
+  /**
+   * Letters whose record was too large to keep in the letter (see `omitted`): not replayed here;
+   * the record is still at its topic / partition / offset.
+   */
+  byReference: number;
 }
 
 export const REPLAY_HEADER = "vigil-replayed-from";
@@ -41,7 +46,7 @@ export async function replayDeadLetters(options: {
   dryRun: boolean;
 }): Promise<ReplayResult> {
   const { kafka, producer, deadLetterTopic, filter, dryRun } = options;
-  const result: ReplayResult = { scanned: 0, replayed: 0, byTopic: {} };
+  const result: ReplayResult = { scanned: 0, replayed: 0, byTopic: {}, byReference: 0 };
   await readToEnd(
     kafka,
     deadLetterTopic,
@@ -50,7 +55,11 @@ export async function replayDeadLetters(options: {
       for (const message of messages) {
         result.scanned += 1;
         const letter = decode("dead-letter", message.value);
-        if (!matches(letter, filter) || letter.value === null) continue;
+        if (!matches(letter, filter)) continue;
+        if (letter.value === null) {
+          if (letter.omitted?.value !== undefined) result.byReference += 1;
+          continue;
+        }
         out.push({
           topic: letter.originalTopic,
           key: letter.key,

@@ -158,6 +158,10 @@ async function main(): Promise<number> {
       `${dryRun ? "[dry run] would replay" : "replayed"} ${result.replayed} of ${result.scanned} dead letters`,
     );
     for (const [topic, n] of Object.entries(result.byTopic)) console.log(`  ${topic}: ${n}`);
+    if (result.byReference > 0)
+      console.log(
+        `  ${result.byReference} letter(s) too large to hold their record: it is still at the letter's originalTopic / partition / offset`,
+      );
   } finally {
     await producer.disconnect();
   }

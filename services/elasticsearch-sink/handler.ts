@@ -1,6 +1,7 @@
 // The Elasticsearch sink's batch handler: log events (and alerts) become documents; a record any
 // of whose documents Elasticsearch refused is dead-lettered whole with the reasons, while its
 // other documents are written (a replay of it re-creates nothing: 409 counts as written).
+import { reasonsText } from "../chassis/dead-letter.js";
 import { appendTo } from "../chassis/group.js";
 import type { Alert, LogBatch } from "../../schemas/types.js";
 import type { BatchHandler, Rejection } from "../chassis/consumer.js";
@@ -46,7 +47,7 @@ export function createElasticsearchHandler(
       record: records[index]!,
       stage: "elasticsearch-sink",
       code: "VGL_SINK_REJECTED",
-      message: list.slice(0, 5).join("; ") + (list.length > 5 ? ` (+${list.length - 5} more)` : ""),
+      message: reasonsText(list),
     }));
     return { rejected };
   };

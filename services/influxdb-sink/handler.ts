@@ -2,6 +2,7 @@
 // are written; a record any of whose points the server refused (or that line protocol cannot
 // carry) is dead-lettered whole with the reasons, while all its other points are written.
 // Non-finite values (Prometheus NaN markers, ±Inf) are skipped and counted, not dead-lettered.
+import { REASON_BYTES, reasonsText, truncated } from "../chassis/dead-letter.js";
 import { appendTo } from "../chassis/group.js";
 import type { MetricBatch } from "../../schemas/types.js";
 import type { BatchHandler, InboundRecord, Rejection } from "../chassis/consumer.js";
@@ -35,15 +36,13 @@ export function createInfluxHandler(
 
     const refused = await writer.write(lines);
     for (const [line, message] of refused)
-      note(owner[line]!, `${lines[line]!.slice(0, 200)} → ${message}`);
+      note(owner[line]!, `${lines[line]!.slice(0, 200)} → ${truncated(message, REASON_BYTES)}`);
 
     const rejected: Rejection<MetricBatch>[] = [...problems].map(([index, reasons]) => ({
       record: records[index] as InboundRecord<MetricBatch>,
       stage: "influxdb-sink",
       code: "VGL_SINK_REJECTED",
-      message:
-        reasons.slice(0, 5).join("; ") +
-        (reasons.length > 5 ? ` (+${reasons.length - 5} more)` : ""),
+      message: reasonsText(reasons),
     }));
     return { rejected };
   };

@@ -5,6 +5,7 @@ import { decode, encode } from "../../schemas/codec.js";
 import type { LogBatch, LogEvent } from "../../schemas/types.js";
 import { loadConfig } from "../chassis/config.js";
 import type { Rejection } from "../chassis/consumer.js";
+import { reasonsText } from "../chassis/dead-letter.js";
 import { isMain, runMain, startService, type Service } from "../chassis/service.js";
 import { cleanEvent } from "./clean.js";
 import { logPipelineSettings, type LogPipelineSettings } from "./settings.js";
@@ -48,10 +49,10 @@ export async function startLogPipeline(
               },
               stage: "log-pipeline",
               code: "VGL_VALIDATE",
-              message: bad
-                .slice(0, 10)
-                .map((b) => b.problem)
-                .join("; "),
+              message: reasonsText(
+                bad.map((b) => b.problem),
+                10,
+              ),
             });
         }
         return { outputs, rejected };

@@ -54,6 +54,22 @@ export async function produceIds(
   await producer.disconnect();
 }
 
+/** Metric batches onto a topic, each keyed by its source. */
+export async function produceBatches(
+  kafka: Kafka,
+  topic: string,
+  batches: MetricBatch[],
+): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({
+    topic,
+    acks: -1,
+    messages: batches.map((b) => ({ key: b.source, value: encode("metric-batch", b) })),
+  });
+  await producer.disconnect();
+}
+
 /** Number of records in a topic (sum of high watermarks; topics in tests are never truncated). */
 export async function recordCount(admin: Admin, topic: string): Promise<number> {
   const offsets = await admin.fetchTopicOffsets(topic);

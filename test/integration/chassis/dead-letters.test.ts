@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { decode, encode } from "../../../schemas/codec.js";
 import { createMetrics } from "../../../services/chassis/metrics.js";
+import { RetryableError } from "../../../services/chassis/errors.js";
 import { createProducer } from "../../../services/chassis/producer.js";
 import type { Service } from "../../../services/chassis/service.js";
 import { REPLAY_HEADER, replayDeadLetters } from "../../../services/cli/replay.js";
@@ -168,7 +169,7 @@ describe("dead letters", () => {
       filter: { code: "VGL_SINK_REJECTED" },
       dryRun: true,
     });
-    expect(dry).toEqual({ scanned: 2, replayed: 1, byTopic: { [original!]: 1 } });
+    expect(dry).toEqual({ scanned: 2, replayed: 1, byTopic: { [original!]: 1 }, byReference: 0 });
     expect(await readTopic(kafka, original!)).toEqual([]);
 
     await replayDeadLetters({
@@ -183,5 +184,42 @@ describe("dead letters", () => {
     expect(idsOf(replayed)).toEqual(["a"]);
     expect(replayed[0]!.key).toBe("a");
     expect(replayed[0]!.headers).toEqual({ trace: "t-a", [REPLAY_HEADER]: `${dlq}:0:0` });
+  });
+
+  it("turns /readyz red, saying which partition and why, while a batch keeps failing, and green once it passes", async () => {
+    const [input, dlq] = await createTopics(admin, 1, "stall-in", "stall-dlq");
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: input!, acks: -1, messages: [metricRecord("m-1")] });
+    await producer.disconnect();
+    let failing = true;
+    const service = await startTestService({
+      name: "stalling",
+      kafka: endpoint,
+      input: input!,
+      deadLetter: dlq!,
+      groupId: uniqueName("stall"),
+      consumer: { stallAfter: "1s", retry: { initial: "100ms", max: "200ms" } },
+      handler: async () => {
+        if (failing) throw new RetryableError("store answers 503");
+        return {};
+      },
+    });
+    const readyz = async () => {
+      const response = await fetch(`http://127.0.0.1:${service.http.port}/readyz`);
+      return `${response.status} ${await response.text()}`;
+    };
+    try {
+      await waitFor("readyz to turn red", async () => (await readyz()).startsWith("503"));
+      expect(await readyz()).toMatch(
+        new RegExp(
+          `partition ${input}:0 has made no progress for \\d+s: handler: store answers 503`,
+        ),
+      );
+      failing = false;
+      await waitFor("readyz to turn green", async () => (await readyz()).startsWith("200"));
+    } finally {
+      await service.stop();
+    }
   });
 });

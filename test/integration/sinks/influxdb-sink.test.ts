@@ -1,12 +1,18 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { chassisFor } from "../../support/services.js";
-import { decode, encode } from "../../../schemas/codec.js";
+import { decode } from "../../../schemas/codec.js";
 import type { MetricBatch, MetricSample } from "../../../schemas/types.js";
 import { startInfluxSink } from "../../../services/influxdb-sink/main.js";
 import { influxSinkSettings } from "../../../services/influxdb-sink/settings.js";
 import { kafkaClient, uniqueName } from "../../support/clients.js";
 import { createDatabase, influxql, readPoints, type StoredPoint } from "../../support/influx.js";
-import { committedTotal, createTopics, readTopic, waitFor } from "../../support/kafka.js";
+import {
+  committedTotal,
+  createTopics,
+  produceBatches,
+  readTopic,
+  waitFor,
+} from "../../support/kafka.js";
 
 const servers = inject("servers");
 const kafka = kafkaClient(servers.kafka);
@@ -80,16 +86,7 @@ async function sinkFor(input: string, deadLetter: string, db: string) {
   return { groupId, service: await startInfluxSink(settings) };
 }
 
-async function produce(topic: string, batches: MetricBatch[]): Promise<void> {
-  const producer = kafka.producer();
-  await producer.connect();
-  await producer.send({
-    topic,
-    acks: -1,
-    messages: batches.map((b) => ({ key: b.source, value: encode("metric-batch", b) })),
-  });
-  await producer.disconnect();
-}
+const produce = (topic: string, batches: MetricBatch[]) => produceBatches(kafka, topic, batches);
 
 describe("InfluxDB sink", () => {
   beforeAll(() => admin.connect());
@@ -181,6 +178,49 @@ describe("InfluxDB sink", () => {
       (p) => p.measurement !== "gpu_power_watts",
     );
     expect(stored).toEqual(expected([good, { ...poison, samples: [poison.samples[1]!] }]));
+    await influxql(servers.influx, `DROP DATABASE "${db}"`);
+  });
+
+  it("dead-letters points InfluxDB refuses by echoing them whole, in a letter that fits Kafka, and writes the rest", async () => {
+    const [input, dlq] = await createTopics(admin, 1, "influx-echo-in", "influx-echo-dlq");
+    const db = await createDatabase(servers.influx);
+    // InfluxDB refuses a 70 KB tag (over its 64 KiB key limit) quoting the whole line back.
+    const huge = (i: number) => `${i}`.padEnd(70_000, "abcdefghijklmnopqrstuvwxyz");
+    const batch: MetricBatch = {
+      source: "node/echo",
+      samples: [
+        ...Array.from({ length: 12 }, (_, i) =>
+          sample("gpu_util_percent", { host: "node-9", blob: huge(i) }, i, T0 + i),
+        ),
+        sample("gpu_util_percent", { host: "node-9" }, 42, T0 + 100),
+      ],
+    };
+    await produce(input!, [batch]);
+    const { groupId, service } = await sinkFor(input!, dlq!, db);
+    try {
+      await waitFor(
+        "the record committed",
+        async () => (await committedTotal(admin, groupId, input!)) === 1,
+      );
+    } finally {
+      await service.stop();
+    }
+    const records = await readTopic(kafka, dlq!);
+    expect(records).toHaveLength(1);
+    expect(records[0]!.value!.length).toBeLessThan(1024 * 1024);
+    const letter = decode("dead-letter", records[0]!.value);
+    expect(letter).toMatchObject({
+      originalTopic: input,
+      offset: 0,
+      errorCode: "VGL_SINK_REJECTED",
+    });
+    expect(Buffer.byteLength(letter.errorMessage)).toBeLessThanOrEqual(8 * 1024);
+    expect(letter.errorMessage).toMatch(/unable to parse .* \(\+7 more\)$/);
+    // The record (840 KB) is larger than a letter keeps: it stays at its offset, by reference.
+    expect(letter.value).toBeNull();
+    expect(letter.omitted?.value).toBeGreaterThan(840_000);
+    const stored = await readPoints(servers.influx, db);
+    expect(stored.map((p) => p.value)).toEqual([42]);
     await influxql(servers.influx, `DROP DATABASE "${db}"`);
   });
 });
