@@ -7,6 +7,7 @@ import { detectorBench, detectorLatencyBench } from "./detector.bench.js";
 import { notifierBench } from "./notifier.bench.js";
 import { pipelinesBench, pipelinesEndToEndBench } from "./pipelines.bench.js";
 import { producersBench } from "./producers.bench.js";
+import { regexBench } from "./regex.bench.js";
 import { roundtripBench } from "./roundtrip.bench.js";
 import { sinksBench } from "./sinks.bench.js";
 
@@ -14,6 +15,7 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
 await codecBench();
 pipelinesBench();
 detectorBench();
+regexBench();
 const { servers, stop } = await resolveServers();
 try {
   await roundtripBench(servers.kafka);

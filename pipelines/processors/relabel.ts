@@ -4,6 +4,7 @@
 // name as `__name__`. Rules run in order; a sample dropped by keep/drop is counted.
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { labelRegex, labelRegexProblem } from "../../services/chassis/label-regex.js";
 import { defineFunction } from "../api.js";
 
 const rule = z
@@ -19,15 +20,13 @@ const rule = z
     modulus: z.number().int().positive().optional(),
   })
   .superRefine((r, ctx) => {
-    try {
-      new RegExp(r.regex);
-    } catch (error) {
+    const problem = labelRegexProblem(r.regex);
+    if (problem)
       ctx.addIssue({
         code: "custom",
         path: ["regex"],
-        message: `not a valid regular expression: ${(error as Error).message}`,
+        message: `not a valid regular expression: ${problem}`,
       });
-    }
     if ((r.action === "replace" || r.action === "hashmod") && !r.target_label)
       ctx.addIssue({
         code: "custom",
@@ -58,13 +57,6 @@ function hashmod(value: string, modulus: number): string {
   return String(digest.readBigUInt64BE(8) % BigInt(modulus));
 }
 
-// Compiled once per distinct regex, not once per rule per sample.
-const compiled = new Map<string, RegExp>();
-function anchored(regex: string): RegExp {
-  let re = compiled.get(regex);
-  if (!re) compiled.set(regex, (re = new RegExp(`^(?:${regex})$`)));
-  return re;
-}
 
 /** Applies the rules to a label set (with __name__); undefined when the sample is dropped. */
 export function relabelLabels(
@@ -73,7 +65,7 @@ export function relabelLabels(
 ): Record<string, string> | undefined {
   const labels = { ...input };
   for (const r of rules) {
-    const re = anchored(r.regex);
+    const re = labelRegex(r.regex);
     const value = r.source_labels.map((name) => labels[name] ?? "").join(r.separator);
     switch (r.action) {
       case "keep":

@@ -4,6 +4,7 @@
 // Matchers: = equality, != negation, =~ regex, !~ negated regex. Regexes are fully anchored, as in
 // Prometheus; a label that is absent matches the empty string, so `{env=""}` selects series
 // without `env`.
+import { labelRegex, type LabelRegex } from "../../chassis/label-regex.js";
 import type { MetricSample } from "../../../schemas/types.js";
 
 export type MatchOp = "=" | "!=" | "=~" | "!~";
@@ -66,10 +67,10 @@ export function parseSelector(text: string): Selector {
 
 function compile(text: string, matchers: Matcher[]): Selector {
   const tests = matchers.map(({ label, op, value }) => {
-    let regex: RegExp | undefined;
+    let regex: LabelRegex | undefined;
     if (op === "=~" || op === "!~") {
       try {
-        regex = new RegExp(`^(?:${value})$`);
+        regex = labelRegex(value);
       } catch (error) {
         throw new SelectorError(
           `label ${label}: invalid regex ${JSON.stringify(value)}: ${(error as Error).message}`,

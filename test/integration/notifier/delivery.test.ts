@@ -119,6 +119,38 @@ describe("the notifier on the real broker", () => {
     }
   }, 60_000);
 
+  it("pages on time past a silence whose regex would backtrack for minutes, and refuses a regex RE2 cannot run", async () => {
+    const service = await start();
+    try {
+      const api = `http://127.0.0.1:${service.http.port}/api/v1`;
+      const silence = (matchers: string) =>
+        fetch(`${api}/silences`, {
+          method: "POST",
+          body: JSON.stringify({
+            matchers,
+            duration: "1h",
+            createdBy: "x@example.com",
+            comment: "c",
+          }),
+        });
+      // JavaScript's engine takes minutes on (a+)+b against 34 a's; RE2 is linear.
+      expect((await silence('host=~"(a+)+b"')).status).toBe(201);
+      const lookahead = await silence('host=~"(?=a)a"');
+      expect(lookahead.status).toBe(400);
+      expect(((await lookahead.json()) as { error: string }).error).toMatch(
+        /^matchers: label host: invalid regex .*Perl syntax/,
+      );
+      const host = "a".repeat(34);
+      const marker = uniqueName("redos");
+      await publishAlerts(kafka, topics, [alert(marker, { host, severity: "minor" })]);
+      await waitFor("the alert's page", async () => slackFor(marker).length === 1, 15_000);
+      const ready = await fetch(`http://127.0.0.1:${service.http.port}/readyz`);
+      expect(ready.status).toBe(200);
+    } finally {
+      await stop();
+    }
+  }, 60_000);
+
   it("sends nothing for a silenced alert while the silence lasts, and never sends an inhibited one", async () => {
     const service = await start({
       alerting: {
