@@ -57,7 +57,6 @@ function hashmod(value: string, modulus: number): string {
   return String(digest.readBigUInt64BE(8) % BigInt(modulus));
 }
 
-
 /** Applies the rules to a label set (with __name__); undefined when the sample is dropped. */
 export function relabelLabels(
   rules: Rule[],

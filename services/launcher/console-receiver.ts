@@ -1,10 +1,12 @@
 // The notifier's receiver under `npm start`: a webhook endpoint on loopback that checks the
 // signature and prints each notification to the terminal — so a new user sees alerts without
 // configuring Slack or PagerDuty.
-import { randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { sign } from "../notifier/receivers/webhook.js";
+import { signatureVerifier } from "../notifier/receivers/webhook.js";
+
+const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
 export async function startConsoleReceiver(print: (line: string) => void): Promise<{
   url: string;
@@ -13,15 +15,19 @@ export async function startConsoleReceiver(print: (line: string) => void): Promi
   close(): Promise<void>;
 }> {
   const secret = randomBytes(24).toString("hex");
+  const verify = signatureVerifier(secret);
   let count = 0;
   const server = createServer((req, res) => {
     let body = "";
     req.on("data", (c: Buffer) => (body += c.toString()));
     req.on("end", () => {
-      const expected = Buffer.from(sign(secret, String(req.headers["x-vigil-timestamp"]), body));
-      const given = Buffer.from(String(req.headers["x-vigil-signature"] ?? ""));
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        res.writeHead(401).end("bad signature");
+      const refused = verify(
+        header(req.headers["x-vigil-timestamp"]),
+        header(req.headers["x-vigil-signature"]),
+        body,
+      );
+      if (refused) {
+        res.writeHead(401).end(refused);
         return;
       }
       count++;

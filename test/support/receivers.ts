@@ -185,3 +185,11 @@ export async function startReceivers(): Promise<Receivers> {
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
+
+/** Every text Slack parses as mrkdwn in a message: each mrkdwn object's (plus the caller's `text`). */
+export const mrkdwnTexts = (value: unknown): string[] => {
+  if (!value || typeof value !== "object") return [];
+  const object = value as { type?: string; text?: unknown };
+  const own = object.type === "mrkdwn" && typeof object.text === "string" ? [object.text] : [];
+  return [...own, ...Object.values(value).flatMap(mrkdwnTexts)];
+};

@@ -57,11 +57,19 @@ export async function post(
   headers: Record<string, string>,
   signal: AbortSignal,
 ): Promise<void> {
+  // Node's fetch quotes a URL it cannot parse in its error — with the secret in its path: a bad
+  // URL is refused here, for good (retrying will not fix a configuration), and no message below
+  // can carry the URL itself.
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
+    throw new DeliveryError("POST (invalid url): the receiver's URL is not an http(s) URL", false);
   let response: Response;
   try {
     response = await fetch(url, { method: "POST", body, headers, signal });
   } catch (error) {
-    throw new DeliveryError(`POST ${redactUrl(url)}: ${(error as Error).message}`, true);
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const why = [(error as Error).message, cause?.code ?? cause?.message].filter(Boolean);
+    const message = `${why[0]}${why[1] ? ` (${why[1]})` : ""}`.replaceAll(url, redactUrl(url));
+    throw new DeliveryError(`POST ${redactUrl(url)}: ${message}`, true);
   }
   if (response.ok) {
     await response.arrayBuffer();

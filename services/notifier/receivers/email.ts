@@ -4,9 +4,13 @@ import nodemailer from "nodemailer";
 import { z } from "zod";
 import { readSecret, secretRef } from "../../chassis/settings.js";
 import { DeliveryError, defineReceiver, firingOf, title, type Notification } from "./api.js";
+import { htmlText, lineText, safeUrl } from "./text.js";
 
-const escape = (s: string) =>
-  s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+const escape = htmlText;
+const runbookLink = (url: string | null | undefined) => {
+  const safe = safeUrl(url);
+  return safe ? ` <a href="${escape(safe)}">runbook</a>` : "";
+};
 
 export function emailContent(n: Notification): { subject: string; text: string; html: string } {
   const shown = n.status === "firing" ? firingOf(n) : n.alerts;
@@ -24,10 +28,10 @@ export function emailContent(n: Notification): { subject: string; text: string; 
           Object.entries(a.labels)
             .map(([k, v]) => `${k}=${v}`)
             .join(" "),
-        )}</code>${a.annotations.runbook_url ? ` <a href="${escape(a.annotations.runbook_url)}">runbook</a>` : ""}</li>`,
+        )}</code>${runbookLink(a.annotations.runbook_url)}</li>`,
     )
     .join("")}</ul><p><a href="${escape(n.externalUrl)}">Vigil</a></p>`;
-  return { subject: title(n), text, html };
+  return { subject: lineText(title(n), 200), text, html };
 }
 
 export const email = defineReceiver({

@@ -1,8 +1,8 @@
 // Generic webhook with Alertmanager's webhook payload (version 4), so tools that take
 // Alertmanager's webhooks take ours. Signed: X-Vigil-Timestamp (ms) and
 // X-Vigil-Signature: sha256=<hex HMAC-SHA256 over "<timestamp>.<body>">, so a receiver can check
-// origin and freshness.
-import { createHmac } from "node:crypto";
+// origin and freshness — signatureVerifier below is the check, replays included.
+import { createHmac, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import { readSecret, secretRef } from "../../chassis/settings.js";
 import { defineReceiver, post, type Notification } from "./api.js";
@@ -39,6 +39,39 @@ export function alertmanagerPayload(n: Notification): object {
 
 export function sign(secret: string, timestamp: string, body: string): string {
   return `sha256=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`;
+}
+
+/**
+ * The receiving side: checks a request's signature, that its timestamp is within `toleranceMs` of
+ * our clock (either way) and that the same signature was not accepted before (a replay) — the
+ * recipe any receiver of Vigil's webhooks should follow. Returns why a request is refused, or
+ * undefined when it is genuine and fresh.
+ */
+export function signatureVerifier(
+  secret: string,
+  { toleranceMs = 300_000, now = Date.now }: { toleranceMs?: number; now?: () => number } = {},
+): (
+  timestamp: string | undefined,
+  signature: string | undefined,
+  body: string,
+) => string | undefined {
+  const seen = new Map<string, number>();
+  return (timestamp, signature, body) => {
+    const at = Number(timestamp);
+    if (!timestamp || !Number.isSafeInteger(at))
+      return "x-vigil-timestamp: missing or not milliseconds";
+    const expected = Buffer.from(sign(secret, timestamp, body));
+    const given = Buffer.from(signature ?? "");
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      return "x-vigil-signature: does not match the body";
+    const time = now();
+    if (Math.abs(time - at) > toleranceMs)
+      return `x-vigil-timestamp: ${Math.round((time - at) / 1000)}s from our clock, beyond ${toleranceMs / 1000}s`;
+    for (const [old, until] of seen) if (until < time) seen.delete(old);
+    if (seen.has(given.toString())) return "x-vigil-signature: already received (a replay)";
+    seen.set(given.toString(), at + toleranceMs);
+    return undefined;
+  };
 }
 
 export const webhook = defineReceiver({
