@@ -1,13 +1,15 @@
 // HTTP ingest: metrics as InfluxDB line protocol on InfluxDB's write paths (/write, /api/v2/write,
 // and /ping), so Telegraf or any InfluxDB client can point at Vigil unchanged; logs as JSON lines
 // on /logs. A request is answered 204 only once its records are acknowledged by Kafka
-// (acks=all); a bad body gets 400 naming the line; past the in-flight bound, 429; when Kafka does
-// not acknowledge in time, 503 — never unbounded buffering.
+// (acks=all); a bad body gets 400 naming the line; a body that would pass the in-flight budget, 429
+// before it is read; a point too large for Kafka, 413; when Kafka does not acknowledge in time,
+// 503 — never unbounded buffering.
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadConfig } from "../chassis/config.js";
 import type { OutboundRecord } from "../chassis/producer.js";
+import { permanentProduceError } from "../chassis/kafka-errors.js";
 import { isMain, runMain, startService, type Service } from "../chassis/service.js";
 import { readSecret } from "../chassis/settings.js";
 import { HttpError, presentedToken, readBody } from "./http.js";
@@ -45,12 +47,26 @@ export async function startIngest(
     return given.length === token.length && timingSafeEqual(given, token);
   };
 
-  async function publish(records: OutboundRecord[], bytes: number): Promise<void> {
+  /**
+   * Admits a request's body against the in-flight budget before a byte of it is read: the size it
+   * declares, or the largest allowed when it does not say (chunked, gzip). Released once answered.
+   */
+  function admit(req: IncomingMessage): number {
+    const declared = Number(req.headers["content-length"] ?? NaN);
+    const identity = (req.headers["content-encoding"] ?? "identity") === "identity";
+    const bytes =
+      identity && Number.isSafeInteger(declared) && declared <= ingest.maxBodyBytes
+        ? declared
+        : ingest.maxBodyBytes;
     if (inFlight > 0 && inFlight + bytes > ingest.maxInFlightBytes) {
       metrics.dropped.inc({ reason: "ingest_backpressure_429" });
       throw new HttpError(429, "too many bytes in flight; retry shortly", { "retry-after": "1" });
     }
     inFlight += bytes;
+    return bytes;
+  }
+
+  async function publish(records: OutboundRecord[]): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -69,12 +85,19 @@ export async function startIngest(
       ]);
     } catch (error) {
       if (error instanceof HttpError) throw error;
+      const refused = permanentProduceError(error);
+      // Too large for Kafka is the request's doing: retrying it as it is would fail forever.
+      if (refused === "MESSAGE_TOO_LARGE" || refused === "RECORD_LIST_TOO_LARGE")
+        throw new HttpError(
+          413,
+          "a point of this request is larger than Kafka's record limit; send it smaller",
+        );
+      if (refused) throw new HttpError(500, `Kafka refused the write (${refused})`);
       throw new HttpError(503, `Kafka unavailable: ${(error as Error).message}`, {
         "retry-after": "5",
       });
     } finally {
       clearTimeout(timer);
-      inFlight -= bytes;
     }
   }
 
@@ -84,6 +107,15 @@ export async function startIngest(
       throw new HttpError(404, `no such endpoint ${path}`);
     if (req.method !== "POST") throw new HttpError(405, `${path} accepts POST`);
     if (!authorised(req, url)) throw new HttpError(401, "missing or wrong token");
+    const admitted = admit(req);
+    try {
+      await parseAndPublish(req, url, path);
+    } finally {
+      inFlight -= admitted;
+    }
+  }
+
+  async function parseAndPublish(req: IncomingMessage, url: URL, path: string): Promise<void> {
     const body = await readBody(req, ingest.maxBodyBytes);
     const receivedAt = now();
     let records: OutboundRecord[];
@@ -111,7 +143,7 @@ export async function startIngest(
       metrics.dropped.inc({ reason: "ingest_bad_request" });
       throw new HttpError(400, (error as Error).message);
     }
-    await publish(records, body.length);
+    await publish(records);
   }
 
   const reply = (
@@ -135,6 +167,9 @@ export async function startIngest(
       () => reply(res, 204),
       (error: unknown) => {
         const status = error instanceof HttpError ? error.status : 500;
+        // Refused before its body was read (401, 429, 413): the rest is read and discarded, never
+        // kept, so the client still gets its answer rather than a broken pipe.
+        if (!req.complete) req.resume();
         if (status >= 500) logger.error({ err: error }, "ingest request failed");
         reply(
           res,

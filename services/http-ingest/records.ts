@@ -46,22 +46,37 @@ function groupByHost<T>(
   );
 }
 
+/** Under Kafka's default 1 MiB record limit, with room for the batch around it. */
+export const RECORD_BYTES = 900 * 1024;
+
+/**
+ * Encoded records of `list`, halved until each fits RECORD_BYTES: many large points (long label
+ * values) never make a record Kafka refuses. One point alone over the limit is left as it is —
+ * Kafka refuses it and the request gets 413.
+ */
+function fitting<T>(list: T[], encodeList: (items: T[]) => Buffer): Buffer[] {
+  const value = encodeList(list);
+  if (value.length <= RECORD_BYTES || list.length === 1) return [value];
+  const half = Math.ceil(list.length / 2);
+  return [...fitting(list.slice(0, half), encodeList), ...fitting(list.slice(half), encodeList)];
+}
+
 export function metricRecords(
   topic: string,
   samples: MetricSample[],
   max: number,
 ): OutboundRecord[] {
-  return groupByHost(samples, (s) => s.labels.host, max).map(([host, list]) => ({
-    topic,
-    key: host,
-    value: encode("metric-batch", { source: `http-ingest/${host}`, samples: list }),
-  }));
+  return groupByHost(samples, (s) => s.labels.host, max).flatMap(([host, list]) =>
+    fitting(list, (part) =>
+      encode("metric-batch", { source: `http-ingest/${host}`, samples: part }),
+    ).map((value) => ({ topic, key: host, value })),
+  );
 }
 
 export function logRecords(topic: string, events: LogEvent[], max: number): OutboundRecord[] {
-  return groupByHost(events, (e) => e.host, max).map(([host, list]) => ({
-    topic,
-    key: host,
-    value: encode("log-batch", { source: `http-ingest/${host}`, events: list }),
-  }));
+  return groupByHost(events, (e) => e.host, max).flatMap(([host, list]) =>
+    fitting(list, (part) =>
+      encode("log-batch", { source: `http-ingest/${host}`, events: part }),
+    ).map((value) => ({ topic, key: host, value })),
+  );
 }

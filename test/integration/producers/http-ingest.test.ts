@@ -1,3 +1,8 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { chassisFor } from "../../support/services.js";
 import { InfluxDB, Point } from "@influxdata/influxdb-client";
@@ -6,7 +11,16 @@ import { decode } from "../../../schemas/codec.js";
 import { startIngest, type IngestService } from "../../../services/http-ingest/main.js";
 import { ingestSettings } from "../../../services/http-ingest/settings.js";
 import { kafkaClient } from "../../support/clients.js";
-import { createTopics, readTopic, recordCount } from "../../support/kafka.js";
+import { createTopics, readTopic, recordCount, spawnService } from "../../support/kafka.js";
+
+/** A loopback port nobody listens on now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const { port } = server.address() as { port: number };
+  await new Promise((done) => server.close(done));
+  return port;
+}
 
 const endpoint = inject("servers").kafka;
 const kafka = kafkaClient(endpoint);
@@ -186,4 +200,87 @@ describe("HTTP ingest under backpressure", () => {
       await ingest.stop();
     }
   });
+
+  it("keeps its memory within a 512 MiB container while 20 clients send 10 MiB bodies at once", async () => {
+    const fresh = kafka.admin();
+    await fresh.connect();
+    const [topic] = await createTopics(fresh, 3, "ingest-rss");
+    await fresh.disconnect();
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), "vigil-ingest-rss-"));
+    const config = join(dir, "ingest.yaml");
+    // The shipped defaults: 10 MiB bodies, the default in-flight budget.
+    writeFileSync(config, `ingest:\n  port: ${port}\n  auth: none\n  metricsTopic: ${topic}\n`);
+    const ingest = spawnService("services/http-ingest/main.ts", endpoint, { VIGIL_CONFIG: config });
+    try {
+      await ingest.port;
+      const lines: string[] = [];
+      for (let size = 0, i = 0; size < 10 * 2 ** 20 - 200; i++) {
+        const line = `gpu_util,host=node-${i % 500},gpu=${i % 8} value=${i},temp=${i % 90} ${1_764_000_000_000 + i}`;
+        lines.push(line);
+        size += line.length + 1;
+      }
+      const body = lines.join("\n");
+      const statuses = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          fetch(`http://127.0.0.1:${port}/write?precision=ms`, { method: "POST", body }).then(
+            (r) => r.status,
+          ),
+        ),
+      );
+      expect(statuses).toContain(204);
+      expect(statuses).toContain(429);
+      expect(statuses.every((s) => s === 204 || s === 429)).toBe(true);
+      const peakKiB = Number(
+        /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${ingest.child.pid}/status`, "utf8"))![1],
+      );
+      console.log(
+        `http-ingest peak RSS with 20 concurrent 10 MiB bodies: ${Math.round(peakKiB / 1024)} MiB`,
+      );
+      expect(peakKiB * 1024).toBeLessThan(512 * 2 ** 20);
+    } finally {
+      ingest.child.kill("SIGTERM");
+      await ingest.exited;
+    }
+  }, 120_000);
+
+  it("splits many large points into records Kafka takes, and answers 413, not 503, for one point over its limit", async () => {
+    const fresh = kafka.admin();
+    await fresh.connect();
+    const [topic] = await createTopics(fresh, 1, "ingest-large");
+    await fresh.disconnect();
+    const ingest = await startIngest(
+      ingestSettings.parse({
+        ...chassisFor(endpoint),
+        ingest: { port: 0, auth: "none", maxBodyBytes: 8 * 2 ** 20, metricsTopic: topic },
+      }),
+    );
+    const write = (body: string) =>
+      fetch(`http://127.0.0.1:${ingest.ingestPort}/write?precision=ms`, { method: "POST", body });
+    try {
+      // 5 MiB: 2 000 points of one host, each with a 2.5 KB label — one record would be refused.
+      const label = "x".repeat(2_500);
+      const many = Array.from(
+        { length: 2_000 },
+        (_, i) => `gpu_util,host=node-1,note=${label} value=${i} ${1_764_000_000_000 + i}`,
+      ).join("\n");
+      expect((await write(many)).status).toBe(204);
+      const samples = (await readTopic(kafka, topic!)).flatMap(
+        (r) => decode("metric-batch", r.value).samples,
+      );
+      expect(samples.map((s) => s.value)).toEqual(Array.from({ length: 2_000 }, (_, i) => i));
+
+      // Letters gzip cannot squeeze: Kafka's limit applies to the compressed batch.
+      const noise = [...randomBytes(3 * 2 ** 20)].map((b) => String.fromCharCode(97 + (b % 26)));
+      const huge = `gpu_util,host=node-1,note=${noise.join("")} value=1 1764000000000`;
+      const refused = await write(huge);
+      expect(refused.status).toBe(413);
+      expect(refused.headers.get("retry-after")).toBeNull();
+      expect(((await refused.json()) as { error: string }).error).toMatch(
+        /larger than Kafka's record limit/,
+      );
+    } finally {
+      await ingest.stop();
+    }
+  }, 60_000);
 });
