@@ -29,6 +29,12 @@ export function createMetrics(service: string) {
       labelNames: ["reason"],
       registers,
     }),
+    flattenedAttributes: new Counter({
+      name: "vigil_attributes_flattened_total",
+      help: "Log attributes kept in attributes_extra, beyond the index's field budget, by index.",
+      labelNames: ["index"],
+      registers,
+    }),
     deadLetters: new Counter({
       name: "vigil_dead_letters_total",
       help: "Records sent to the dead-letter topic, by error code.",

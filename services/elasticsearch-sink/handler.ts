@@ -5,7 +5,9 @@ import { reasonsText } from "../chassis/dead-letter.js";
 import { appendTo } from "../chassis/group.js";
 import type { Alert, LogBatch } from "../../schemas/types.js";
 import type { BatchHandler, Rejection } from "../chassis/consumer.js";
+import type { ServiceMetrics } from "../chassis/metrics.js";
 import { alertDocument, logDocument, type Doc, type IndexMode } from "./documents.js";
+import type { FieldBudget } from "./field-budget.js";
 import type { DocWriter } from "./writer.js";
 
 export type SinkInput = { kind: "logs"; batch: LogBatch } | { kind: "alert"; alert: Alert };
@@ -27,19 +29,35 @@ export function documentsOf(input: SinkInput, targets: DocumentTargets): Doc[] {
   });
 }
 
+/** Moves a log document's attributes beyond the field budget into `attributes_extra`. */
+async function keepWithinBudget(
+  doc: Doc,
+  { fields, metrics }: { fields: FieldBudget; metrics: ServiceMetrics },
+): Promise<void> {
+  const attributes = doc.body.attributes as Record<string, string>;
+  const { mapped, extra } = await fields.split(doc.index, String(doc.body.source), attributes);
+  const flattened = Object.keys(extra).length;
+  if (flattened === 0) return;
+  doc.body.attributes = mapped;
+  doc.body.attributes_extra = extra;
+  metrics.flattenedAttributes.inc({ index: doc.index }, flattened);
+}
+
 export function createElasticsearchHandler(
   writer: DocWriter,
   targets: DocumentTargets,
+  budget?: { fields: FieldBudget; metrics: ServiceMetrics },
 ): BatchHandler<SinkInput> {
   return async (records) => {
     const docs: Doc[] = [];
     const owner: number[] = [];
-    records.forEach((record, index) => {
+    for (const [index, record] of records.entries()) {
       for (const doc of documentsOf(record.decoded, targets)) {
+        if (budget && record.decoded.kind === "logs") await keepWithinBudget(doc, budget);
         docs.push(doc);
         owner.push(index);
       }
-    });
+    }
     const refused = await writer.write(docs);
     const reasons = new Map<number, string[]>();
     for (const [at, reason] of refused) appendTo(reasons, owner[at]!, `${docs[at]!.id}: ${reason}`);

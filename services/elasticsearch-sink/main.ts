@@ -6,7 +6,8 @@ import { createMetrics } from "../chassis/metrics.js";
 import { isMain, runMain, startService, type Service } from "../chassis/service.js";
 import { createElasticsearchHandler, type SinkInput } from "./handler.js";
 import { elasticsearchSinkSettings, type ElasticsearchSinkSettings } from "./settings.js";
-import { installTemplates, resolveMode } from "./templates.js";
+import { FieldBudget } from "./field-budget.js";
+import { installTemplates, mappedAttributeKeys, resolveMode } from "./templates.js";
 import { createClient, createDocWriter } from "./writer.js";
 
 export async function startElasticsearchSink(
@@ -29,11 +30,14 @@ export async function startElasticsearchSink(
         alertTopics.has(topic)
           ? { kind: "alert", alert: decode("alert", value) }
           : { kind: "logs", batch: decode("log-batch", value) },
-      handler: createElasticsearchHandler(createDocWriter(client, es, metrics), {
-        mode,
-        logIndex: es.logIndex,
-        alertIndex: es.alertIndex,
-      }),
+      handler: createElasticsearchHandler(
+        createDocWriter(client, es, metrics),
+        { mode, logIndex: es.logIndex, alertIndex: es.alertIndex },
+        {
+          fields: new FieldBudget(es.fieldBudget, (index) => mappedAttributeKeys(client, index)),
+          metrics,
+        },
+      ),
     },
   });
   service.logger.info(

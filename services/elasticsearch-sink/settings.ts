@@ -27,6 +27,13 @@ export const elasticsearchSettings = z
     /** Items refused with 429 or 5xx are retried alone this many times before the batch waits. */
     itemRetries: z.number().int().min(0).max(20).default(3),
     timeout: duration.default(30_000),
+    /** Attribute keys that may become mapped fields (field-budget.ts); the rest stay flattened. */
+    fieldBudget: z
+      .strictObject({
+        perSource: z.number().int().min(0).default(100),
+        perIndex: z.number().int().min(0).max(900).default(500),
+      })
+      .default({ perSource: 100, perIndex: 500 }),
   })
   .refine((es) => (es.username === undefined) === (es.password === undefined), {
     message: "give both username and password, or neither",

@@ -24,6 +24,8 @@ const LOG_MAPPINGS = {
     host: { type: "keyword" },
     source: { type: "keyword" },
     attributes: { type: "object", dynamic: true },
+    /** Attributes beyond the field budget (field-budget.ts): one field, whatever their keys. */
+    attributes_extra: { type: "flattened" },
     trace: { properties: { id: { type: "keyword" } } },
     span: { properties: { id: { type: "keyword" } } },
   },
@@ -48,6 +50,22 @@ const ALERT_MAPPINGS = {
     threshold: { type: "double" },
   },
 } as const;
+
+/** The attribute keys the log index (or data stream) `index` maps now; none when it is new. */
+export async function mappedAttributeKeys(client: Client, index: string): Promise<string[]> {
+  const answer = await client.indices.getMapping({
+    index,
+    ignore_unavailable: true,
+    allow_no_indices: true,
+  });
+  const keys = new Set<string>();
+  for (const { mappings } of Object.values(answer)) {
+    const attributes = mappings.properties?.attributes as
+      { properties?: Record<string, unknown> } | undefined;
+    for (const key of Object.keys(attributes?.properties ?? {})) keys.add(key);
+  }
+  return [...keys];
+}
 
 /** Data streams where the server has them (Elasticsearch 7.9+ with the data-streams module). */
 export async function resolveMode(client: Client, wanted: "auto" | IndexMode): Promise<IndexMode> {
@@ -79,4 +97,12 @@ export async function installTemplates(
       _meta: { managed_by: "vigil" },
     });
   }
+  // Indices made by an earlier template (today's, or a data stream's current backing index)
+  // learn the fields added since; new ones get them from the template.
+  await client.indices.putMapping({
+    index: mode === "data-stream" ? logIndex : `${logIndex}-*`,
+    allow_no_indices: true,
+    ignore_unavailable: true,
+    properties: { attributes_extra: LOG_MAPPINGS.properties.attributes_extra },
+  });
 }

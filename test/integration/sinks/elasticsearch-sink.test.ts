@@ -79,6 +79,7 @@ async function sinkFor(
   topics: { logs: string; alerts?: string; dlq: string },
   indices: { logIndex: string; alertIndex: string },
   mode: "auto" | "dated" | "data-stream" = "auto",
+  extra: Record<string, unknown> = {},
 ) {
   const groupId = uniqueName("es-sink");
   const settings = elasticsearchSinkSettings.parse({
@@ -90,7 +91,7 @@ async function sinkFor(
       retry: { initial: "100ms", max: "1s" },
     },
     alertTopics: topics.alerts ? [topics.alerts] : [],
-    elasticsearch: { url: servers.elasticsearch.url, ...indices, mode, maxDocs: 2 },
+    elasticsearch: { url: servers.elasticsearch.url, ...indices, mode, maxDocs: 2, ...extra },
   });
   return { groupId, service: await startElasticsearchSink(settings) };
 }
@@ -251,4 +252,59 @@ describe("Elasticsearch sink", () => {
     );
     expect(decode("log-batch", letters[0]!.value)).toEqual(poison);
   });
+
+  it("keeps one client's thousand attribute keys flattened, so everyone else's new keys still map", async () => {
+    const [logTopic, dlq] = await createTopics(admin, 1, "es-fields", "es-fields-dlq");
+    const indices = names();
+    const noisy: LogBatch = {
+      source: "http-ingest/noisy",
+      events: [
+        event({
+          attributes: Object.fromEntries(
+            Array.from({ length: 1_000 }, (_, i) => [`k${i}`, `v${i}`]),
+          ),
+        }),
+      ],
+    };
+    const other: LogBatch = {
+      source: "log-shipper/gpu-node-7",
+      events: [event({ timestamp: T0 + 1, attributes: { xid: "79", job: "llama-70b" } })],
+    };
+    await produce(logTopic!, [
+      { key: noisy.source, value: encode("log-batch", noisy) },
+      { key: other.source, value: encode("log-batch", other) },
+    ]);
+    const { groupId, service } = await sinkFor({ logs: logTopic!, dlq: dlq! }, indices, "dated", {
+      fieldBudget: { perSource: 50, perIndex: 200 },
+    });
+    try {
+      await waitFor(
+        "both records committed",
+        async () => (await committedTotal(admin, groupId, logTopic!)) === 2,
+      );
+      const metrics = await (await fetch(`http://127.0.0.1:${service.http.port}/metrics`)).text();
+      expect(metrics).toMatch(
+        new RegExp(
+          `vigil_attributes_flattened_total\\{index="${indices.logIndex}-2026.11.20",[^}]*\\} 950`,
+        ),
+      );
+    } finally {
+      await service.stop();
+    }
+    expect(await readTopic(kafka, dlq!)).toEqual([]);
+    const [first, second] = await search(indices.logIndex);
+    const noisyDoc = first!._source as { attributes: object; attributes_extra: object };
+    expect(Object.keys(noisyDoc.attributes)).toHaveLength(50);
+    expect(Object.keys(noisyDoc.attributes_extra)).toHaveLength(950);
+    expect((second!._source as { attributes: object }).attributes).toEqual({
+      xid: "79",
+      job: "llama-70b",
+    });
+    // Flattened attributes are still found by key and value.
+    const found = await es.search({
+      index: `${indices.logIndex}*`,
+      query: { term: { "attributes_extra.k999": "v999" } },
+    });
+    expect(found.hits.hits).toHaveLength(1);
+  }, 60_000);
 });
