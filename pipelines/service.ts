@@ -8,7 +8,7 @@ import { ensureInternalTopics } from "../services/chassis/internal-topics.js";
 import { isMain, runMain, startService, type Service } from "../services/chassis/service.js";
 import type { StatefulStage } from "../services/chassis/stateful-stage.js";
 import { pipelineSettings, type PipelineSettings } from "./config.js";
-import { groupingStep, pipelineStages } from "./runner.js";
+import { groupingStep, pipelineStages, stagePlans } from "./runner.js";
 
 export async function startPipelines(
   settings: PipelineSettings,
@@ -16,12 +16,17 @@ export async function startPipelines(
   kafka?: Kafka,
 ): Promise<Service> {
   const stages: StatefulStage[] = [];
+  const expected = settings.pipelines.reduce((n, p) => n + stagePlans(p).length, 0);
   const service = await startService({
     name: settings.service ?? "pipelines",
     settings,
     now,
     ...(kafka && { kafka }),
-    notReady: () => stages.map((s) => s.notReady()).find((why) => why !== undefined),
+    // Ready once every stage has started and owns partitions — not while stages are still starting.
+    notReady: () =>
+      stages.length < expected
+        ? `starting stages (${stages.length} of ${expected} running)`
+        : stages.map((s) => s.notReady()).find((why) => why !== undefined),
   });
   await ensureInternalTopics(
     service.kafka,

@@ -14,7 +14,8 @@ interface Workload {
   replicas?: number;
   /** Has a file in the ConfigMap: mounted and named by VIGIL_CONFIG. */
   config?: boolean;
-  secrets?: Record<string, string>;
+  /** Environment variables from vigil-secrets, each under its own name (deploy/secrets.ts). */
+  secrets?: string[];
   resources: { cpu: string; memory: string; limit: string };
   extra?: (pod: Record<string, unknown>, container: Record<string, unknown>) => void;
 }
@@ -44,7 +45,7 @@ export const WORKLOADS: Workload[] = [
     kind: "Deployment",
     replicas: 2,
     config: true,
-    secrets: { INFLUX_TOKEN: "influx-token" },
+    secrets: ["INFLUX_TOKEN"],
     resources: { cpu: "200m", memory: "256Mi", limit: "512Mi" },
   },
   {
@@ -59,10 +60,7 @@ export const WORKLOADS: Workload[] = [
     kind: "Deployment",
     replicas: 2, // one active, one standing by
     config: true,
-    secrets: {
-      SLACK_WEBHOOK_URL: "slack-webhook-url",
-      PAGERDUTY_ROUTING_KEY: "pagerduty-routing-key",
-    },
+    secrets: ["VIGIL_API_TOKEN", "SLACK_WEBHOOK_URL", "PAGERDUTY_ROUTING_KEY"],
     resources: { cpu: "100m", memory: "192Mi", limit: "384Mi" },
   },
   {
@@ -76,14 +74,11 @@ export const WORKLOADS: Workload[] = [
     service: "http-ingest",
     kind: "Deployment",
     replicas: 2,
+    config: true,
+    secrets: ["VIGIL_INGEST_TOKEN"],
     resources: { cpu: "200m", memory: "256Mi", limit: "512Mi" },
     extra: (_pod, container) => {
       container.ports = [...(container.ports as object[]), { name: "ingest", containerPort: 8186 }];
-      container.env = [
-        ...(container.env as object[]),
-        { name: "VIGIL__INGEST__HOST", value: "0.0.0.0" },
-        { name: "VIGIL__INGEST__PORT", value: "8186" },
-      ];
     },
   },
   {
@@ -132,6 +127,52 @@ const labels = (service: string) => ({
   "app.kubernetes.io/component": service,
 });
 
+/**
+ * Ingress to Vigil's pods is denied unless allowed here: HTTP ingest's port from anywhere (its
+ * token guards it), the notifier API from pods labelled vigil.dev/notifier-client=true (its token
+ * too), and /metrics from the namespace labelled vigil.dev/scrape=true (your Prometheus).
+ */
+export function networkPolicies(): object[] {
+  const policy = (name: string, spec: object) => ({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { name, labels: { "app.kubernetes.io/name": "vigil" } },
+    spec,
+  });
+  const component = (c: string) => ({ matchLabels: labels(c) });
+  return [
+    policy("vigil-default-deny-ingress", {
+      podSelector: { matchLabels: { "app.kubernetes.io/name": "vigil" } },
+      policyTypes: ["Ingress"],
+    }),
+    policy("vigil-metrics-from-monitoring", {
+      podSelector: { matchLabels: { "app.kubernetes.io/name": "vigil" } },
+      policyTypes: ["Ingress"],
+      ingress: [
+        {
+          from: [{ namespaceSelector: { matchLabels: { "vigil.dev/scrape": "true" } } }],
+          ports: [{ port: "http", protocol: "TCP" }],
+        },
+      ],
+    }),
+    policy("vigil-http-ingest", {
+      podSelector: component("http-ingest"),
+      policyTypes: ["Ingress"],
+      ingress: [{ ports: [{ port: "ingest", protocol: "TCP" }] }],
+    }),
+    policy("vigil-notifier-api", {
+      podSelector: component("notifier"),
+      policyTypes: ["Ingress"],
+      ingress: [
+        {
+          from: [{ podSelector: { matchLabels: { "vigil.dev/notifier-client": "true" } } }],
+          ports: [{ port: "http", protocol: "TCP" }],
+        },
+      ],
+    }),
+  ];
+}
+
 export function manifests(w: Workload): object[] {
   const container: Record<string, unknown> = {
     name: w.service,
@@ -141,9 +182,9 @@ export function manifests(w: Workload): object[] {
     envFrom: [{ configMapRef: { name: "vigil-env" } }],
     env: [
       ...(w.config ? [{ name: "VIGIL_CONFIG", value: `/config/${w.service}.yaml` }] : []),
-      ...Object.entries(w.secrets ?? {}).map(([name, key]) => ({
+      ...(w.secrets ?? []).map((name) => ({
         name,
-        valueFrom: { secretKeyRef: { name: "vigil-secrets", key } },
+        valueFrom: { secretKeyRef: { name: "vigil-secrets", key: name } },
       })),
     ],
     readinessProbe: {
@@ -215,13 +256,7 @@ export function manifests(w: Workload): object[] {
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split("/").pop()!)) {
   const base = join(import.meta.dirname, "base");
-  const configs = [
-    "pipelines",
-    "influxdb-sink",
-    "elasticsearch-sink",
-    "notifier",
-    "prometheus-scrape",
-  ];
+  const configs = WORKLOADS.filter((w) => w.config).map((w) => w.service);
   const configMap = {
     apiVersion: "v1",
     kind: "ConfigMap",
@@ -246,12 +281,22 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split("/").pop()
     );
   }
   writeFileSync(
+    join(base, "network-policies.yaml"),
+    networkPolicies()
+      .map((p) => stringify(p))
+      .join("---\n"),
+  );
+  writeFileSync(
     join(base, "kustomization.yaml"),
     stringify({
       apiVersion: "kustomize.config.k8s.io/v1beta1",
       kind: "Kustomization",
       labels: [{ pairs: { "app.kubernetes.io/part-of": "vigil" } }],
-      resources: ["env.yaml", "secrets.yaml", "services.yaml", ...files],
+      resources: ["env.yaml", "services.yaml", "network-policies.yaml", ...files],
+      // No placeholder secret ships: `npx tsx deploy/secrets.ts kubernetes` writes secrets.env
+      // (git-ignored) with generated tokens, and the build fails until it exists.
+      secretGenerator: [{ name: "vigil-secrets", envs: ["secrets.env"] }],
+      generatorOptions: { disableNameSuffixHash: true },
     }),
   );
   console.log(`wrote ${files.length} files in ${base}`);

@@ -3,7 +3,13 @@
 // group, reading committed records only. Transaction markers at the very end are never delivered,
 // so reading also stops once nothing more has come for `idleMs`. With `partitions`, only those
 // partitions are read (restoring one task reads one changelog partition, not the topic).
-import { AssignerProtocol, type Kafka, type KafkaMessage, type PartitionAssigner } from "kafkajs";
+import {
+  AssignerProtocol,
+  type Admin,
+  type Kafka,
+  type KafkaMessage,
+  type PartitionAssigner,
+} from "kafkajs";
 
 /** Gives the throwaway group's one member exactly `partitions` of `topic`. */
 function onlyPartitions(topic: string, partitions: number[]): PartitionAssigner {
@@ -31,6 +37,31 @@ function onlyPartitions(topic: string, partitions: number[]): PartitionAssigner 
   });
 }
 
+/** Retriable answers while a new topic's leadership settles (or a leader moves): asked again. */
+const SETTLING = new Set([
+  "NOT_LEADER_FOR_PARTITION",
+  "LEADER_NOT_AVAILABLE",
+  "UNKNOWN_TOPIC_OR_PARTITION",
+]);
+
+/**
+ * A topic's offsets per partition. Right after a topic is created a broker may not know yet that
+ * it leads a partition, and a leader may move: those answers are asked again, for up to ~5 s.
+ */
+export async function topicOffsets(
+  admin: Admin,
+  topic: string,
+): Promise<Awaited<ReturnType<Admin["fetchTopicOffsets"]>>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (error) {
+      if (attempt >= 10 || !SETTLING.has((error as { type?: string }).type ?? "")) throw error;
+      await new Promise((done) => setTimeout(done, 100 * attempt));
+    }
+  }
+}
+
 export async function readToEnd(
   kafka: Kafka,
   topic: string,
@@ -40,14 +71,7 @@ export async function readToEnd(
   const wanted = options.partitions && new Set(options.partitions);
   const admin = kafka.admin();
   await admin.connect();
-  let offsets: Awaited<ReturnType<typeof admin.fetchTopicOffsets>> | undefined;
-  // Right after a topic is created a broker may not know it leads a partition yet: ask again.
-  for (let attempt = 1; !offsets; attempt++)
-    offsets = await admin.fetchTopicOffsets(topic).catch(async (error: { type?: string }) => {
-      if (attempt >= 10 || error.type !== "NOT_LEADER_FOR_PARTITION") throw error;
-      await new Promise((done) => setTimeout(done, 100 * attempt));
-      return undefined;
-    });
+  const offsets = await topicOffsets(admin, topic);
   const ends = new Map(offsets.map((p) => [p.partition, BigInt(p.high)]));
   await admin.disconnect();
   const pending = new Set(

@@ -23,6 +23,31 @@ export function readSecret(
   return value;
 }
 
+/**
+ * Whether a listen address only takes connections from this machine. Anything else (0.0.0.0, a
+ * pod IP, a host name) is reachable by others: every state-changing endpoint there needs
+ * authentication, and a configuration that leaves one open is refused at start (see offLoopback).
+ */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** The issue to report when `host` is reachable by others and `authenticated` is false. */
+export function offLoopbackWithoutAuth(
+  ctx: z.RefinementCtx,
+  path: (string | number)[],
+  host: string,
+  authenticated: boolean,
+  what: string,
+): void {
+  if (!isLoopback(host) && !authenticated)
+    ctx.addIssue({
+      code: "custom",
+      path,
+      message: `required: ${what} would listen on ${host}, reachable from other machines, without authentication`,
+    });
+}
+
 const brokers = z.preprocess(
   (value) => (typeof value === "string" ? value.split(",").map((b) => b.trim()) : value),
   z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected "host:port"')).min(1),

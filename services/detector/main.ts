@@ -32,7 +32,7 @@ export async function startDetector(
     name: settings.service ?? "detector",
     settings,
     now,
-    notReady: () => holder.stage?.notReady(),
+    notReady: () => (holder.stage ? holder.stage.notReady() : "starting the stage"),
   });
   const { logger, metrics } = service;
   const count = (reason: string, n = 1) => metrics.dropped.inc({ reason: `detector:${reason}` }, n);

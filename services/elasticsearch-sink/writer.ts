@@ -59,6 +59,16 @@ export function bulkChunks<T extends { doc: Doc }>(
   return chunks;
 }
 
+/**
+ * Item errors that no document causes: a missing index (auto-creation off), a missing privilege,
+ * a read-only block. Retried with the batch, never dead-lettered.
+ */
+const CONFIGURATION_FAULTS = new Set([
+  "index_not_found_exception",
+  "security_exception",
+  "cluster_block_exception",
+]);
+
 function unavailable(error: unknown): RetryableError {
   const status = error instanceof errors.ResponseError ? error.statusCode : undefined;
   const retryAfter =
@@ -93,12 +103,14 @@ export function createDocWriter(
       throw unavailable(error);
     }
     const again: { doc: Doc; at: number }[] = [];
+    let fault: { type: string; reason?: string | null } | undefined;
     let written = 0;
     response.items.forEach((item, i) => {
       const result = item.create!;
       const status = result.status;
       if (status === 200 || status === 201 || status === 409) written += 1;
       else if (status === 429 || status >= 500) again.push(docs[i]!);
+      else if (CONFIGURATION_FAULTS.has(result.error?.type ?? "")) fault ??= result.error!;
       else {
         refused.set(
           docs[i]!.at,
@@ -108,6 +120,13 @@ export function createDocWriter(
       }
     });
     metrics.sinkWritten.inc({ store: STORE }, written);
+    if (fault) {
+      // Not the document's fault: the whole batch waits (the written ones answer 409 next time).
+      timer({ outcome: "retry" });
+      throw new RetryableError(
+        `Elasticsearch configuration fault: ${fault.type}: ${fault.reason ?? "no reason given"}`,
+      );
+    }
     timer({ outcome: again.length > 0 ? "retry" : refused.size > 0 ? "rejected" : "ok" });
     return again;
   }

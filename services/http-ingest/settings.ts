@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { TOPICS } from "../../schemas/topics.js";
 import { duration } from "../chassis/config.js";
-import { baseSettings, secretRef } from "../chassis/settings.js";
+import { baseSettings, offLoopbackWithoutAuth, secretRef } from "../chassis/settings.js";
 
 const ingest = z
   .strictObject({
@@ -35,7 +35,11 @@ const ingest = z
   })
   .refine((i) => i.auth === "none" || i.token !== undefined, {
     message: 'auth "token" needs token: { env: NAME } or { file: PATH }',
-  });
+  })
+  // "none" only where nobody else can connect: off loopback, anyone could write any series.
+  .superRefine((i, ctx) =>
+    offLoopbackWithoutAuth(ctx, ["token"], i.host, i.auth === "token", "ingest (auth: none)"),
+  );
 
 export const ingestSettings = baseSettings.extend({ ingest });
 export type IngestSettings = z.infer<typeof ingestSettings>;

@@ -26,7 +26,10 @@ function refusal(error: unknown): string | undefined {
     error.statusCode === 429 ||
     error.statusCode >= 500 ||
     error.statusCode === 401 ||
-    error.statusCode === 403
+    error.statusCode === 403 ||
+    // "database not found": the deployment's fault, not the data's — every point of every record
+    // would be refused alike. Retried (the partition waits, /readyz turns red), never dead-lettered.
+    error.statusCode === 404
   ) {
     return undefined; // not the data's fault: wait and retry
   }
@@ -76,8 +79,11 @@ export function createInfluxWriter(settings: InfluxSettings, metrics: ServiceMet
       timer({ outcome: refused ? "rejected" : "retry" });
       if (refused) throw Object.assign(new Error(refused), { refused });
       const retryAfter = error instanceof HttpError ? error.retryAfter() : undefined;
+      const status = error instanceof HttpError ? error.statusCode : undefined;
+      const fault =
+        status === 404 || status === 401 || status === 403 ? "configuration fault: " : "";
       throw new RetryableError(
-        `InfluxDB write failed: ${(error as Error).message}`,
+        `InfluxDB write failed: ${fault}${(error as Error).message}`,
         retryAfter || undefined,
       );
     } finally {

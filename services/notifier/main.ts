@@ -51,7 +51,9 @@ export async function startNotifier(
     settings,
     now,
     notReady: () =>
-      loaded ? holder.consumer?.notReady() : "reading silences and acknowledgements",
+      !loaded
+        ? "reading silences and acknowledgements"
+        : (holder.consumer?.notReady() ?? (holder.consumer ? undefined : "starting the consumer")),
     routes: (req, res) => routes.handle?.(req, res) ?? false,
   });
   const { logger, metrics, kafka, producer } = service;

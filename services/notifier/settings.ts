@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { TOPICS } from "../../schemas/topics.js";
 import { duration } from "../chassis/config.js";
-import { baseSettings, secretRef } from "../chassis/settings.js";
+import { baseSettings, offLoopbackWithoutAuth, secretRef } from "../chassis/settings.js";
 import { matcherProblem } from "./matchers.js";
 import { RECEIVER_KINDS } from "./receivers/registry.js";
 
@@ -193,30 +193,41 @@ export type Alerting = z.infer<typeof alertingSchema>;
 export type ReceiverConfig = Alerting["receivers"][number];
 export type DeliverySettings = z.infer<typeof deliverySchema>;
 
-export const notifierSettings = baseSettings.extend({
-  notifier: z
-    .strictObject({
-      /** Consumer group vigil-notifier-<name>: one active member sends, the others stand by. */
-      name: z
-        .string()
-        .regex(/^[a-z0-9][a-z0-9-]*$/)
-        .default("main"),
-      alerts: z.string().default(TOPICS.alerts.name),
-      alertsState: z.string().default(TOPICS.alertsState.name),
-      log: z.string().default(TOPICS.notificationLog.name),
-      silences: z.string().default(TOPICS.silences.name),
-      acks: z.string().default(TOPICS.acks.name),
-      /** How often groups are checked for a due notification. */
-      tick: duration.default(1_000),
-      /** Where links in notifications point (the notifier's API, a dashboard). */
-      externalUrl: z.string().default("http://127.0.0.1:9473"),
-      sessionTimeout: duration.default(30_000),
-    })
-    .prefault({}),
-  alerting: alertingSchema,
-  delivery: deliverySchema.prefault({}),
-  /** The HTTP API (silences, acks, alerts) is served on the service's http port. */
-  api: z.strictObject({ token: secretRef.optional() }).prefault({}),
-});
+export const notifierSettings = baseSettings
+  .extend({
+    notifier: z
+      .strictObject({
+        /** Consumer group vigil-notifier-<name>: one active member sends, the others stand by. */
+        name: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9-]*$/)
+          .default("main"),
+        alerts: z.string().default(TOPICS.alerts.name),
+        alertsState: z.string().default(TOPICS.alertsState.name),
+        log: z.string().default(TOPICS.notificationLog.name),
+        silences: z.string().default(TOPICS.silences.name),
+        acks: z.string().default(TOPICS.acks.name),
+        /** How often groups are checked for a due notification. */
+        tick: duration.default(1_000),
+        /** Where links in notifications point (the notifier's API, a dashboard). */
+        externalUrl: z.string().default("http://127.0.0.1:9473"),
+        sessionTimeout: duration.default(30_000),
+      })
+      .prefault({}),
+    alerting: alertingSchema,
+    delivery: deliverySchema.prefault({}),
+    /** The HTTP API (silences, acks, alerts) is served on the service's http port. */
+    api: z.strictObject({ token: secretRef.optional() }).prefault({}),
+  })
+  // The API silences and acknowledges alerts: off loopback, not without a token.
+  .superRefine((settings, ctx) =>
+    offLoopbackWithoutAuth(
+      ctx,
+      ["api", "token"],
+      settings.http.host,
+      settings.api.token !== undefined,
+      "the notifier API (silences, acknowledgements)",
+    ),
+  );
 
 export type NotifierSettings = z.infer<typeof notifierSettings>;

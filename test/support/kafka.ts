@@ -4,7 +4,7 @@ import { createInterface } from "node:readline";
 import type { Admin, Kafka } from "kafkajs";
 import { decode, encode } from "../../schemas/codec.js";
 import type { MetricBatch } from "../../schemas/types.js";
-import { readToEnd } from "../../services/chassis/read-to-end.js";
+import { readToEnd, topicOffsets } from "../../services/chassis/read-to-end.js";
 import { uniqueName } from "./clients.js";
 import type { KafkaEndpoint } from "./servers.js";
 
@@ -72,7 +72,7 @@ export async function produceBatches(
 
 /** Number of records in a topic (sum of high watermarks; topics in tests are never truncated). */
 export async function recordCount(admin: Admin, topic: string): Promise<number> {
-  const offsets = await admin.fetchTopicOffsets(topic);
+  const offsets = await topicOffsets(admin, topic);
   return offsets.reduce((sum, p) => sum + Number(p.high), 0);
 }
 

@@ -75,6 +75,7 @@ async function sinkFor(input: string, deadLetter: string, db: string) {
       topics: [input],
       sessionTimeout: "6s",
       retry: { initial: "100ms", max: "1s" },
+      stallAfter: "2s",
     },
     influx: {
       url: servers.influx.url,
@@ -223,4 +224,37 @@ describe("InfluxDB sink", () => {
     expect(stored.map((p) => p.value)).toEqual([42]);
     await influxql(servers.influx, `DROP DATABASE "${db}"`);
   });
+
+  it("holds the partition, turns /readyz red and dead-letters nothing while its database is missing, then writes everything", async () => {
+    const [input, dlq] = await createTopics(admin, 1, "influx-nodb-in", "influx-nodb-dlq");
+    const db = uniqueName("vigil_missing").replaceAll("-", "_");
+    const batch: MetricBatch = {
+      source: "node/5",
+      samples: [sample("gpu_util_percent", { host: "node-5" }, 77, T0)],
+    };
+    await produce(input!, [batch, batch]);
+    const { groupId, service } = await sinkFor(input!, dlq!, db);
+    const readyz = async () => {
+      const response = await fetch(`http://127.0.0.1:${service.http.port}/readyz`);
+      return `${response.status} ${await response.text()}`;
+    };
+    try {
+      await waitFor("readyz red", async () => (await readyz()).startsWith("503"), 20_000);
+      expect(await readyz()).toMatch(/no progress .*configuration fault: .*database not found/);
+      expect(await committedTotal(admin, groupId, input!)).toBe(0);
+      expect(await readTopic(kafka, dlq!)).toEqual([]);
+
+      await influxql(servers.influx, `CREATE DATABASE "${db}"`);
+      await waitFor(
+        "both records committed",
+        async () => (await committedTotal(admin, groupId, input!)) === 2,
+      );
+      await waitFor("readyz green", async () => (await readyz()).startsWith("200"));
+    } finally {
+      await service.stop();
+    }
+    expect(await readTopic(kafka, dlq!)).toEqual([]);
+    expect(await readPoints(servers.influx, db)).toEqual(expected([batch]));
+    await influxql(servers.influx, `DROP DATABASE "${db}"`);
+  }, 60_000);
 });

@@ -106,6 +106,7 @@ describe("the Docker Compose file", () => {
       expect(() => loadsWith(service.command![0]!, local), name).not.toThrow();
     }
     expect(configured.sort()).toEqual([
+      "http-ingest",
       "influxdb-sink",
       "notifier",
       "pipelines",

@@ -28,6 +28,9 @@ describe("local server processes", () => {
       pidFile: join(dir, "server.pid"),
     });
     expect(runningPid(join(dir, "server.pid"), marker)).toBe(pid);
+    // The shell starts its background child a moment after it starts itself: wait for it.
+    for (let waited = 0; groupPids(pid).length < 2 && waited < 5_000; waited += 50)
+      await new Promise((done) => setTimeout(done, 50));
     expect(groupPids(pid).length).toBeGreaterThanOrEqual(2);
 
     expect(await stopGroup(pid, 5_000)).toBe("stopped");
