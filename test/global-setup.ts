@@ -1,7 +1,13 @@
 // Finds (or starts) the real servers once per `vitest run` and hands them to the integration
 // tests through vitest's provide/inject.
 import type { TestProject } from "vitest/node";
-import { elasticsearchClient, kafkaClient } from "./support/clients.js";
+import {
+  elasticsearchClient,
+  kafkaClient,
+  TEST_DATABASE_PREFIX,
+  TEST_INDEX_PREFIX,
+} from "./support/clients.js";
+import { influxql } from "./support/influx.js";
 import { HOW_TO_START, resolveServers, type TestServers } from "./support/servers.js";
 
 declare module "vitest" {
@@ -60,5 +66,39 @@ export default async function setup(project: TestProject) {
     ].join("\n"),
   );
   project.provide("servers", servers);
-  return stop;
+  return async () => {
+    await removeTestData(servers).catch((error: Error) =>
+      console.warn(`test data left in the stores: ${error.message}`),
+    );
+    await stop();
+  };
+}
+
+/** What the tests wrote to InfluxDB and Elasticsearch, gone: `npm start` shows none of it. */
+async function removeTestData({ influx, elasticsearch }: TestServers): Promise<void> {
+  const client = elasticsearchClient(elasticsearch);
+  const pattern = `${TEST_INDEX_PREFIX}*`;
+  // Elasticsearch 8 refuses wildcards in deletes (action.destructive_requires_name): by name.
+  // (A server without data streams — the local stack's distribution — answers 405: none.)
+  const streams = await client.indices
+    .getDataStream({ name: pattern })
+    .then((d) => d.data_streams)
+    .catch(() => []);
+  if (streams.length > 0)
+    await client.indices.deleteDataStream({ name: streams.map((s) => s.name) });
+  const indices = Object.keys(
+    await client.indices.get({ index: pattern, ignore_unavailable: true, allow_no_indices: true }),
+  );
+  for (let i = 0; i < indices.length; i += 100)
+    await client.indices.delete({ index: indices.slice(i, i + 100) });
+  const templates = await client.indices
+    .getIndexTemplate({ name: pattern })
+    .then((t) => t.index_templates.map((x) => x.name))
+    .catch(() => [] as string[]);
+  for (const name of templates) await client.indices.deleteIndexTemplate({ name });
+  const shown = (await influxql(influx, "SHOW DATABASES")) as {
+    results: { series?: { values: [string][] }[] }[];
+  };
+  for (const [name] of shown.results[0]?.series?.[0]?.values ?? [])
+    if (name.startsWith(TEST_DATABASE_PREFIX)) await influxql(influx, `DROP DATABASE "${name}"`);
 }

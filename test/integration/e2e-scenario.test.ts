@@ -9,7 +9,13 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { launchAll, stopAll, type Running } from "../../services/launcher/supervisor.js";
 import { CATALOGUE_TOPICS, topology, type TopicNames } from "../../services/launcher/topology.js";
-import { elasticsearchClient, kafkaClient, uniqueName } from "../support/clients.js";
+import {
+  elasticsearchClient,
+  kafkaClient,
+  testDatabase,
+  testIndex,
+  uniqueName,
+} from "../support/clients.js";
 import { influxql } from "../support/influx.js";
 import { waitFor } from "../support/kafka.js";
 import { ROUTING_KEY } from "../support/notifier.js";
@@ -37,6 +43,10 @@ describe("the end-to-end scenario", () => {
   let receivers: Receivers;
   let running: Running[] = [];
   const id = uniqueName("e2e").toLowerCase();
+  // Its own database and indices: npm start's InfluxDB and Elasticsearch never show its data.
+  const database = testDatabase("e2e");
+  const logIndex = testIndex("e2e-logs");
+  const alertIndex = testIndex("e2e-alerts");
   const dir = mkdtempSync(join(tmpdir(), "vigil-e2e-"));
   const temperature = join(dir, "gpu-temperature");
   const gpuLog = join(dir, "kern.log");
@@ -46,6 +56,7 @@ describe("the end-to-end scenario", () => {
   ) as TopicNames;
 
   beforeAll(async () => {
+    await influxql(servers.influx, `CREATE DATABASE "${database}"`);
     await admin.connect();
     await admin.createTopics({
       waitForLeaders: true,
@@ -69,12 +80,8 @@ describe("the end-to-end scenario", () => {
   it("pages once and messages once when a GPU overheats, with metrics in InfluxDB and logs in Elasticsearch, and resolves once when it cools", async () => {
     const specs = topology({
       brokers: servers.kafka.brokers,
-      influx: { url: servers.influx.url, bucket: "vigil/autogen" },
-      elasticsearch: {
-        url: servers.elasticsearch.url,
-        logIndex: `logs-${id}`,
-        alertIndex: `alerts-${id}`,
-      },
+      influx: { url: servers.influx.url, bucket: `${database}/autogen` },
+      elasticsearch: { url: servers.elasticsearch.url, logIndex, alertIndex },
       topics,
       instance: id,
       basePort: 0,
@@ -155,19 +162,19 @@ describe("the end-to-end scenario", () => {
       const result = (await influxql(
         servers.influx,
         `SELECT max("value") FROM "gpu_temperature_celsius" WHERE "host" = '${host}'`,
-        "vigil",
+        database,
       )) as { results: { series?: { values: [string, number][] }[] }[] };
       return result.results[0]?.series?.[0]?.values[0]?.[1] === 92;
     });
     const es = elasticsearchClient(servers.elasticsearch);
     await waitFor("the Xid errors in Elasticsearch", async () => {
       await es.indices.refresh({
-        index: `logs-${id}*`,
+        index: `${logIndex}*`,
         ignore_unavailable: true,
         allow_no_indices: true,
       });
       const found = await es.search<{ attributes: Record<string, string> }>({
-        index: `logs-${id}*`,
+        index: `${logIndex}*`,
         query: { term: { "attributes.xid": "79" } },
         ignore_unavailable: true,
         allow_no_indices: true,

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { elasticsearchClient, uniqueName } from "../support/clients.js";
+import { elasticsearchClient, testIndex } from "../support/clients.js";
 
 describe("Elasticsearch smoke", () => {
   const client = elasticsearchClient(inject("servers").elasticsearch);
-  const index = uniqueName("vigil-smoke");
+  const index = testIndex("smoke");
 
   afterAll(() => client.indices.delete({ index, ignore_unavailable: true }));
 

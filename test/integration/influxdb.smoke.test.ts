@@ -1,6 +1,6 @@
 import { Point } from "@influxdata/influxdb-client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { influxClient, uniqueName } from "../support/clients.js";
+import { influxClient, testDatabase } from "../support/clients.js";
 
 /** InfluxQL over the v1 API: databases are created and dropped there (1.8 has no bucket API). */
 async function influxql(url: string, q: string): Promise<void> {
@@ -13,7 +13,7 @@ async function influxql(url: string, q: string): Promise<void> {
 
 describe("InfluxDB smoke", () => {
   const endpoint = inject("servers").influx;
-  const database = uniqueName("vigil_smoke").replaceAll("-", "_");
+  const database = testDatabase("smoke");
 
   beforeAll(() => influxql(endpoint.url, `CREATE DATABASE "${database}"`));
   afterAll(() => influxql(endpoint.url, `DROP DATABASE "${database}"`));

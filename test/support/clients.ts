@@ -29,3 +29,16 @@ export function elasticsearchClient(endpoint: ElasticsearchEndpoint): Elasticsea
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/**
+ * Names of what tests leave in the stores `npm start` also uses: Elasticsearch indices, data
+ * streams and templates start with TEST_INDEX_PREFIX, InfluxDB databases with TEST_DATABASE_PREFIX,
+ * and the test run deletes them all at its end (global-setup.ts): `npm start` shows none.
+ */
+export const TEST_INDEX_PREFIX = "vigil-test-";
+export const TEST_DATABASE_PREFIX = "vigil_test";
+
+export const testIndex = (prefix: string) =>
+  `${TEST_INDEX_PREFIX}${uniqueName(prefix).toLowerCase()}`;
+export const testDatabase = (prefix: string) =>
+  `${TEST_DATABASE_PREFIX}_${uniqueName(prefix).replaceAll("-", "_")}`;

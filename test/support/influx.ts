@@ -1,5 +1,5 @@
 // Real InfluxDB helpers: a database per test, and every point in it read back with Flux.
-import { influxClient, uniqueName } from "./clients.js";
+import { influxClient, testDatabase } from "./clients.js";
 import type { InfluxEndpoint } from "./servers.js";
 
 export async function influxql(endpoint: InfluxEndpoint, q: string, db?: string): Promise<unknown> {
@@ -15,7 +15,7 @@ export async function influxql(endpoint: InfluxEndpoint, q: string, db?: string)
 }
 
 export async function createDatabase(endpoint: InfluxEndpoint): Promise<string> {
-  const db = uniqueName("vigil_test").replaceAll("-", "_");
+  const db = testDatabase("db");
   await influxql(endpoint, `CREATE DATABASE "${db}"`);
   return db;
 }

@@ -48,16 +48,22 @@ function reachableByOthers(dir: string): boolean {
 }
 
 /**
- * Under root, the data directory must be reachable by `vigil`. When this clone lives in a
- * private directory (e.g. /root), the data goes to /var/lib/vigil/<hash> and `.vigil/elasticsearch`
- * links there, so everything is still found under the state directory.
+ * Under root, everything Elasticsearch reads and writes must be reachable by `vigil`. When this
+ * clone lives in a private directory (root's home, any `mktemp -d`: mode 700), it lives in
+ * /var/lib/vigil/<hash> instead, and `.vigil/elasticsearch` links there, so everything is still
+ * found under the state directory. Elasticsearch itself is only ever given the reachable path:
+ * through the link, `vigil` could not pass the private directory above it.
  */
-function placeDataDir(dir: string): void {
-  if (existsSync(dir) || !isRoot()) return;
+function runDir(dir: string): string {
+  if (!isRoot()) return dir;
   mkdirSync(dirname(dir), { recursive: true });
-  if (reachableByOthers(dir)) return;
+  if (reachableByOthers(dir)) return dir;
   const hash = createHash("sha1").update(dir).digest("hex").slice(0, 12);
-  const target = join("/var/lib/vigil", hash, "elasticsearch");
+  return join("/var/lib/vigil", hash, "elasticsearch");
+}
+
+function placeDataDir(dir: string, target: string): void {
+  if (target === dir || existsSync(dir)) return;
   mkdirSync(target, { recursive: true });
   symlinkSync(target, dir);
   say(`elasticsearch: ${dirname(dir)} is private; data lives in ${target} (linked from ${dir})`);
@@ -68,8 +74,9 @@ export function elasticsearchServer(config: StackConfig, findJdk: () => Jdk): Lo
   const files = serverFiles(config.stateDir, "elasticsearch");
   const cache = join(config.cacheDir, `elasticsearch-${ELASTICSEARCH_VERSION}`);
   const home = join(cache, `elasticsearch-${ELASTICSEARCH_VERSION}`);
-  const confDir = join(files.dir, "config");
-  const dataDir = join(files.dir, "data");
+  const run = runDir(files.dir);
+  const confDir = join(run, "config");
+  const dataDir = join(run, "data");
   const endpoint = `http://${HOST}:${port}`;
 
   return {
@@ -102,9 +109,8 @@ export function elasticsearchServer(config: StackConfig, findJdk: () => Jdk): Lo
     },
 
     async prepare() {
-      placeDataDir(files.dir);
-      for (const sub of ["data", "logs", "tmp"])
-        mkdirSync(join(files.dir, sub), { recursive: true });
+      placeDataDir(files.dir, run);
+      for (const sub of ["data", "logs", "tmp"]) mkdirSync(join(run, sub), { recursive: true });
       if (!existsSync(join(confDir, "jvm.options")))
         cpSync(join(home, "config"), confDir, { recursive: true });
       writeFileSync(
@@ -118,7 +124,7 @@ export function elasticsearchServer(config: StackConfig, findJdk: () => Jdk): Lo
           `transport.port: ${transportPort}`,
           "discovery.type: single-node",
           "xpack.security.enabled: false",
-          `path.logs: ${join(files.dir, "logs")}`,
+          `path.logs: ${join(run, "logs")}`,
           // A developer's nearly full disk must not turn the local cluster read-only.
           "cluster.routing.allocation.disk.threshold_enabled: false",
           "",
@@ -126,7 +132,7 @@ export function elasticsearchServer(config: StackConfig, findJdk: () => Jdk): Lo
       );
       if (isRoot()) {
         ensureUser();
-        execFileSync("chown", ["-R", `${RUN_AS}:${RUN_AS}`, realpathSync(files.dir)]);
+        execFileSync("chown", ["-R", `${RUN_AS}:${RUN_AS}`, realpathSync(run)]);
       }
     },
 
@@ -141,10 +147,10 @@ export function elasticsearchServer(config: StackConfig, findJdk: () => Jdk): Lo
         env: {
           ES_JAVA_HOME: findJdk().home,
           ES_PATH_CONF: confDir,
-          ES_TMPDIR: join(files.dir, "tmp"),
+          ES_TMPDIR: join(run, "tmp"),
           ES_JAVA_OPTS: `-Xms${heap} -Xmx${heap}`,
         },
-        cwd: files.dir,
+        cwd: run,
         ...files,
       });
     },

@@ -4,7 +4,7 @@ import { decode, encode } from "../../../schemas/codec.js";
 import type { Alert, LogBatch, LogEvent } from "../../../schemas/types.js";
 import { startElasticsearchSink } from "../../../services/elasticsearch-sink/main.js";
 import { elasticsearchSinkSettings } from "../../../services/elasticsearch-sink/settings.js";
-import { elasticsearchClient, kafkaClient, uniqueName } from "../../support/clients.js";
+import { elasticsearchClient, kafkaClient, testIndex, uniqueName } from "../../support/clients.js";
 import { committedTotal, createTopics, readTopic, waitFor } from "../../support/kafka.js";
 
 const servers = inject("servers");
@@ -113,8 +113,8 @@ async function search(index: string) {
 }
 
 const names = () => {
-  const id = uniqueName("t").toLowerCase();
-  return { logIndex: `vigil-${id}-logs`, alertIndex: `vigil-${id}-alerts` };
+  const id = testIndex("t");
+  return { logIndex: `${id}-logs`, alertIndex: `${id}-alerts` };
 };
 
 describe("Elasticsearch sink", () => {

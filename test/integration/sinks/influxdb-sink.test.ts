@@ -4,7 +4,7 @@ import { decode } from "../../../schemas/codec.js";
 import type { MetricBatch, MetricSample } from "../../../schemas/types.js";
 import { startInfluxSink } from "../../../services/influxdb-sink/main.js";
 import { influxSinkSettings } from "../../../services/influxdb-sink/settings.js";
-import { kafkaClient, uniqueName } from "../../support/clients.js";
+import { kafkaClient, testDatabase, uniqueName } from "../../support/clients.js";
 import { createDatabase, influxql, readPoints, type StoredPoint } from "../../support/influx.js";
 import {
   committedTotal,
@@ -227,7 +227,7 @@ describe("InfluxDB sink", () => {
 
   it("holds the partition, turns /readyz red and dead-letters nothing while its database is missing, then writes everything", async () => {
     const [input, dlq] = await createTopics(admin, 1, "influx-nodb-in", "influx-nodb-dlq");
-    const db = uniqueName("vigil_missing").replaceAll("-", "_");
+    const db = testDatabase("missing");
     const batch: MetricBatch = {
       source: "node/5",
       samples: [sample("gpu_util_percent", { host: "node-5" }, 77, T0)],

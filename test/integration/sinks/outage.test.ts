@@ -10,7 +10,7 @@ import { startElasticsearchSink } from "../../../services/elasticsearch-sink/mai
 import { elasticsearchSinkSettings } from "../../../services/elasticsearch-sink/settings.js";
 import { startInfluxSink } from "../../../services/influxdb-sink/main.js";
 import { influxSinkSettings } from "../../../services/influxdb-sink/settings.js";
-import { elasticsearchClient, kafkaClient, uniqueName } from "../../support/clients.js";
+import { elasticsearchClient, kafkaClient, testIndex, uniqueName } from "../../support/clients.js";
 import { createDatabase, readPoints } from "../../support/influx.js";
 import { committedTotal, createTopics, waitFor } from "../../support/kafka.js";
 import { stopLocalServer } from "../../support/outage.js";
@@ -148,7 +148,7 @@ describe("sinks through a store outage", () => {
     "loses and duplicates no document when Elasticsearch is stopped for 30 s mid-stream",
     async () => {
       const [topic, dlq] = await createTopics(admin, 3, "outage-es", "outage-es-dlq");
-      const base = `vigil-${uniqueName("outage").toLowerCase()}`;
+      const base = testIndex("outage");
       const logIndex = `${base}-logs`;
       const groupId = uniqueName("outage-es");
       const service = await startElasticsearchSink(
