@@ -11,8 +11,9 @@ export VIGIL_KAFKA_PORT=29092 VIGIL_KAFKA_CONTROLLER_PORT=29093 VIGIL_INFLUX_POR
   VIGIL_INFLUX_RPC_PORT=28088 VIGIL_ES_PORT=29200 VIGIL_ES_TRANSPORT_PORT=29300
 cleanup() {
   cd "$dir/clone" 2>/dev/null && npx tsx deploy/local/cli.ts down >/dev/null 2>&1 || true
-  target="$(readlink "$dir/clone/.vigil/elasticsearch" 2>/dev/null || true)"
-  [ -n "$target" ] && rm -rf "$(dirname "$target")"
+  # Elasticsearch's files went to /var/lib/vigil/<sha1 of the state path> (elasticsearch.ts).
+  hash="$(printf %s "$dir/clone/.vigil/elasticsearch" | sha1sum | cut -c1-12)"
+  rm -rf "/var/lib/vigil/$hash"
   rm -rf "$dir"
 }
 trap cleanup EXIT
