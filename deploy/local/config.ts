@@ -12,7 +12,8 @@ export interface StackConfig {
   cacheDir: string;
   /** Data, logs and pid files of this clone's servers (`.vigil/` at the repository root). */
   stateDir: string;
-  kafka: { port: number; controllerPort: number; heap: string };
+  /** securePort: a SASL_SSL listener (SCRAM-SHA-512 over TLS) beside the plaintext one. */
+  kafka: { port: number; controllerPort: number; securePort: number; heap: string };
   influxdb: { port: number; rpcPort: number; database: string };
   elasticsearch: { port: number; transportPort: number; heap: string };
   /** How long `up` waits for one server to become healthy. */
@@ -75,7 +76,12 @@ export function loadStackConfig(env: Env = process.env): StackConfig {
   const config: StackConfig = {
     cacheDir: resolve(env.VIGIL_CACHE_DIR || defaultCacheDir(env)),
     stateDir: resolve(env.VIGIL_STATE_DIR || join(repoRoot, ".vigil")),
-    kafka: { port: kafkaPort, controllerPort, heap: heap(env, "VIGIL_KAFKA_HEAP", "512m") },
+    kafka: {
+      port: kafkaPort,
+      controllerPort,
+      securePort: port(env, "VIGIL_KAFKA_SECURE_PORT", 19094),
+      heap: heap(env, "VIGIL_KAFKA_HEAP", "512m"),
+    },
     influxdb: {
       port: port(env, "VIGIL_INFLUX_PORT", 18086),
       rpcPort: port(env, "VIGIL_INFLUX_RPC_PORT", 18088),
@@ -91,6 +97,7 @@ export function loadStackConfig(env: Env = process.env): StackConfig {
   const ports = [
     ["VIGIL_KAFKA_PORT", config.kafka.port],
     ["VIGIL_KAFKA_CONTROLLER_PORT", config.kafka.controllerPort],
+    ["VIGIL_KAFKA_SECURE_PORT", config.kafka.securePort],
     ["VIGIL_INFLUX_PORT", config.influxdb.port],
     ["VIGIL_INFLUX_RPC_PORT", config.influxdb.rpcPort],
     ["VIGIL_ES_PORT", config.elasticsearch.port],

@@ -1,4 +1,5 @@
 // A kafkajs client from validated settings, logging through pino.
+import type { ConnectionOptions } from "node:tls";
 import { Kafka, logLevel, type LogEntry, type SASLOptions } from "kafkajs";
 import type { Logger } from "./logger.js";
 import { readSecret, type KafkaSettings } from "./settings.js";
@@ -10,6 +11,19 @@ const levels: Record<number, "error" | "warn" | "info" | "debug"> = {
   [logLevel.DEBUG]: "debug",
 };
 
+/** kafkajs's `ssl`: Node's TLS options, the PEMs read from their secret references. */
+export function tlsOptions(settings: KafkaSettings): boolean | ConnectionOptions {
+  const { tls } = settings;
+  if (!tls) return settings.ssl;
+  return {
+    rejectUnauthorized: true,
+    ...(tls.ca && { ca: [readSecret(tls.ca)] }),
+    ...(tls.cert && { cert: readSecret(tls.cert) }),
+    ...(tls.key && { key: readSecret(tls.key) }),
+    ...(tls.servername && { servername: tls.servername }),
+  };
+}
+
 export function createKafka(settings: KafkaSettings, clientId: string, logger: Logger): Kafka {
   const log = logger.child({ component: "kafkajs" });
   const sasl =
@@ -18,7 +32,7 @@ export function createKafka(settings: KafkaSettings, clientId: string, logger: L
   return new Kafka({
     clientId: settings.clientId ?? clientId,
     brokers: settings.brokers,
-    ssl: settings.ssl,
+    ssl: tlsOptions(settings),
     ...(sasl && { sasl }),
     logLevel: logLevel.WARN,
     logCreator:

@@ -56,7 +56,22 @@ const brokers = z.preprocess(
 export const kafkaSettings = z.strictObject({
   brokers: brokers.default(["127.0.0.1:19092"]),
   clientId: z.string().min(1).optional(),
+  /** TLS with the system's CAs; `tls` below to give a CA, a client certificate, a server name. */
   ssl: z.boolean().default(false),
+  tls: z
+    .strictObject({
+      /** PEM of the CA(s) that signed the brokers' certificates (else the system's). */
+      ca: secretRef.optional(),
+      /** PEM client certificate and key, for brokers that authenticate clients by certificate. */
+      cert: secretRef.optional(),
+      key: secretRef.optional(),
+      /** The name the brokers' certificates carry, when it is not the address dialled. */
+      servername: z.string().min(1).optional(),
+    })
+    .refine((t) => (t.cert === undefined) === (t.key === undefined), {
+      message: "give both cert and key, or neither",
+    })
+    .optional(),
   sasl: z
     .strictObject({
       mechanism: z.enum(["plain", "scram-sha-256", "scram-sha-512"]),

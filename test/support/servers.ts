@@ -4,8 +4,10 @@
 //   3. otherwise the local stack (deploy/local) is brought up.
 // A server that cannot be reached is a failure that says how to start it, never a skip.
 import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import type { SASLOptions } from "kafkajs";
 import { loadStackConfig } from "../../deploy/local/config.js";
+import { SCRAM_USER } from "../../deploy/local/servers/kafka.js";
 import { up } from "../../deploy/local/stack.js";
 
 export type Origin = "environment" | "testcontainers" | "local stack";
@@ -15,6 +17,8 @@ export interface KafkaEndpoint {
   ssl: boolean;
   sasl?: SASLOptions;
   origin: Origin;
+  /** The local stack's SASL_SSL listener (SCRAM-SHA-512 over TLS), where there is one. */
+  secure?: { brokers: string[]; caFile: string; username: string; passwordFile: string };
 }
 export interface InfluxEndpoint {
   url: string;
@@ -104,7 +108,17 @@ async function localStack(): Promise<TestServers> {
     );
   }
   return {
-    kafka: { brokers: [`127.0.0.1:${config.kafka.port}`], ssl: false, origin: "local stack" },
+    kafka: {
+      brokers: [`127.0.0.1:${config.kafka.port}`],
+      ssl: false,
+      origin: "local stack",
+      secure: {
+        brokers: [`127.0.0.1:${config.kafka.securePort}`],
+        caFile: join(config.stateDir, "kafka", "tls", "ca.pem"),
+        username: SCRAM_USER,
+        passwordFile: join(config.stateDir, "kafka", "tls", "scram-password"),
+      },
+    },
     influx: {
       url: `http://127.0.0.1:${config.influxdb.port}`,
       token: "",

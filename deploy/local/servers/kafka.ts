@@ -1,7 +1,8 @@
 // Apache Kafka 4 in KRaft combined mode (one broker that is also the controller), from the jars
 // Maven Central publishes. Topic auto-creation is off: topics come from Vigil's own catalogue.
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
@@ -23,8 +24,76 @@ function clusterId(): string {
   }
 }
 
+export const SCRAM_USER = "vigil";
+
+export interface KafkaTls {
+  keystore: string;
+  storePassword: string;
+  /** PEM of the broker's self-signed certificate: the CA a client trusts. */
+  caFile: string;
+  /** The SCRAM user's password, in a file (mode 600). */
+  passwordFile: string;
+  scramPassword: string;
+}
+
+/**
+ * The secure listener's material under `<dir>/tls`, made once with the JDK's keytool: a PKCS12
+ * keystore with a self-signed certificate for localhost / 127.0.0.1, its PEM (clients' CA), and
+ * generated passwords for the store and the SCRAM user.
+ */
+export function ensureTls(dir: string, javaHome: string): KafkaTls {
+  const tls = join(dir, "tls");
+  mkdirSync(tls, { recursive: true, mode: 0o700 });
+  const secret = (name: string) => {
+    const file = join(tls, name);
+    if (!existsSync(file))
+      writeFileSync(file, randomBytes(18).toString("base64url"), { mode: 0o600 });
+    return { file, value: readFileSync(file, "utf8").trim() };
+  };
+  const store = secret("store-password");
+  const scram = secret("scram-password");
+  const keystore = join(tls, "broker.p12");
+  const caFile = join(tls, "ca.pem");
+  const keytool = join(javaHome, "bin", "keytool");
+  if (!existsSync(keystore)) {
+    const common = ["-keystore", keystore, "-storetype", "PKCS12", "-storepass", store.value];
+    execFileSync(
+      keytool,
+      [
+        "-genkeypair",
+        "-alias",
+        "broker",
+        "-keyalg",
+        "RSA",
+        "-keysize",
+        "2048",
+        "-validity",
+        "3650",
+        "-dname",
+        "CN=localhost",
+        "-ext",
+        "SAN=dns:localhost,ip:127.0.0.1",
+        "-keypass",
+        store.value,
+        ...common,
+      ],
+      { stdio: "ignore" },
+    );
+    execFileSync(keytool, ["-exportcert", "-rfc", "-alias", "broker", "-file", caFile, ...common], {
+      stdio: "ignore",
+    });
+  }
+  return {
+    keystore,
+    storePassword: store.value,
+    caFile,
+    passwordFile: scram.file,
+    scramPassword: scram.value,
+  };
+}
+
 export function kafkaServer(config: StackConfig, findJdk: () => Jdk): LocalServer {
-  const { port, controllerPort, heap } = config.kafka;
+  const { port, controllerPort, securePort, heap } = config.kafka;
   const files = serverFiles(config.stateDir, "kafka");
   const libs = join(config.cacheDir, `kafka-${KAFKA_VERSION}`, "libs");
   const dataDir = join(files.dir, "data");
@@ -39,6 +108,7 @@ export function kafkaServer(config: StackConfig, findJdk: () => Jdk): LocalServe
     ports: [
       { key: "VIGIL_KAFKA_PORT", port },
       { key: "VIGIL_KAFKA_CONTROLLER_PORT", port: controllerPort },
+      { key: "VIGIL_KAFKA_SECURE_PORT", port: securePort },
     ],
     ...files,
     marker: properties,
@@ -64,6 +134,7 @@ export function kafkaServer(config: StackConfig, findJdk: () => Jdk): LocalServe
 
     async prepare() {
       mkdirSync(dataDir, { recursive: true });
+      const tls = ensureTls(files.dir, findJdk().home);
       writeFileSync(
         properties,
         [
@@ -71,11 +142,18 @@ export function kafkaServer(config: StackConfig, findJdk: () => Jdk): LocalServe
           "process.roles=broker,controller",
           "node.id=1",
           `controller.quorum.voters=1@${HOST}:${controllerPort}`,
-          `listeners=PLAINTEXT://${HOST}:${port},CONTROLLER://${HOST}:${controllerPort}`,
-          `advertised.listeners=PLAINTEXT://${endpoint}`,
+          `listeners=PLAINTEXT://${HOST}:${port},CONTROLLER://${HOST}:${controllerPort},SASL_SSL://${HOST}:${securePort}`,
+          `advertised.listeners=PLAINTEXT://${endpoint},SASL_SSL://${HOST}:${securePort}`,
           "controller.listener.names=CONTROLLER",
           "inter.broker.listener.name=PLAINTEXT",
-          "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+          "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL",
+          // The secure listener: SCRAM-SHA-512 over TLS with a certificate keytool made.
+          "sasl.enabled.mechanisms=SCRAM-SHA-512",
+          "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
+          `ssl.keystore.location=${tls.keystore}`,
+          "ssl.keystore.type=PKCS12",
+          `ssl.keystore.password=${tls.storePassword}`,
+          `ssl.key.password=${tls.storePassword}`,
           `log.dirs=${dataDir}`,
           "auto.create.topics.enable=false",
           "num.partitions=1",
@@ -124,6 +202,33 @@ export function kafkaServer(config: StackConfig, findJdk: () => Jdk): LocalServe
         cwd: files.dir,
         ...files,
       });
+    },
+
+    // The SCRAM user of the secure listener: added once per storage (a marker in the data
+    // directory), through Kafka's own ConfigCommand against the plaintext listener.
+    async afterHealthy() {
+      const marker = join(dataDir, ".scram-user");
+      if (existsSync(marker)) return;
+      const tls = ensureTls(files.dir, findJdk().home);
+      await runStep({
+        label: `kafka: adding SCRAM-SHA-512 user ${SCRAM_USER} for the SASL_SSL listener`,
+        command: findJdk().java,
+        args: [
+          "-cp",
+          classpath,
+          "kafka.admin.ConfigCommand",
+          "--bootstrap-server",
+          endpoint,
+          "--alter",
+          "--entity-type",
+          "users",
+          "--entity-name",
+          SCRAM_USER,
+          "--add-config",
+          `SCRAM-SHA-512=[iterations=8192,password=${tls.scramPassword}]`,
+        ],
+      });
+      writeFileSync(marker, `${new Date().toISOString()}\n`);
     },
 
     async healthy() {
