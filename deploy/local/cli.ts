@@ -4,11 +4,12 @@ import { parseArgs } from "node:util";
 import { loadStackConfig } from "./config.js";
 import { say } from "./progress.js";
 import { tail } from "./process.js";
-import { localServers } from "./registry.js";
+import { everyLocalServer } from "./registry.js";
 import { down, formatStatus, status, up } from "./stack.js";
 
 const usage = `usage: npm run stack -- <command>
-  up                     provision (first time) and start Kafka, InfluxDB and Elasticsearch
+  up [--brokers 3]       provision (first time) and start Kafka, InfluxDB and Elasticsearch;
+                         --brokers 3: a three-node KRaft cluster (on VIGIL_KAFKA_CLUSTER_PORT)
   down                   stop the servers that up started
   status                 show each server: version, state, endpoint, pid, memory
   logs [server] [-n N]   print the last N lines (default 40) of the server logs
@@ -20,6 +21,7 @@ async function main(): Promise<number> {
     options: {
       lines: { type: "string", short: "n", default: "40" },
       follow: { type: "boolean", short: "f", default: false },
+      brokers: { type: "string", default: "1" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -29,6 +31,13 @@ async function main(): Promise<number> {
     return command || values.help ? 0 : 2;
   }
   const config = loadStackConfig();
+  if (values.brokers !== "1" && values.brokers !== "3") {
+    console.error(
+      `--brokers: 1 (one KRaft node) or 3 (a three-node cluster), got "${values.brokers}"`,
+    );
+    return 2;
+  }
+  config.kafka.nodes = values.brokers === "3" ? 3 : 1;
   switch (command) {
     case "up": {
       const started = Date.now();
@@ -48,10 +57,10 @@ async function main(): Promise<number> {
       return states.every((s) => s.healthy) ? 0 : 3;
     }
     case "logs": {
-      const servers = localServers(config).filter((s) => !target || s.name === target);
+      const servers = everyLocalServer(config).filter((s) => !target || s.name === target);
       if (servers.length === 0) {
         console.error(
-          `logs: unknown server "${target}"; one of: ${localServers(config)
+          `logs: unknown server "${target}"; one of: ${everyLocalServer(config)
             .map((s) => s.name)
             .join(", ")}`,
         );

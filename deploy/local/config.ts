@@ -13,7 +13,15 @@ export interface StackConfig {
   /** Data, logs and pid files of this clone's servers (`.vigil/` at the repository root). */
   stateDir: string;
   /** securePort: a SASL_SSL listener (SCRAM-SHA-512 over TLS) beside the plaintext one. */
-  kafka: { port: number; controllerPort: number; securePort: number; heap: string };
+  kafka: {
+    port: number;
+    controllerPort: number;
+    securePort: number;
+    heap: string;
+    /** 1: the single node above; 3: the three-node cluster on clusterPort (`up --brokers 3`). */
+    nodes: 1 | 3;
+    clusterPort: number;
+  };
   influxdb: { port: number; rpcPort: number; database: string };
   elasticsearch: { port: number; transportPort: number; heap: string };
   /** How long `up` waits for one server to become healthy. */
@@ -81,6 +89,8 @@ export function loadStackConfig(env: Env = process.env): StackConfig {
       controllerPort,
       securePort: port(env, "VIGIL_KAFKA_SECURE_PORT", 19094),
       heap: heap(env, "VIGIL_KAFKA_HEAP", "512m"),
+      nodes: 1,
+      clusterPort: port(env, "VIGIL_KAFKA_CLUSTER_PORT", 19500),
     },
     influxdb: {
       port: port(env, "VIGIL_INFLUX_PORT", 18086),

@@ -11,7 +11,7 @@ import {
   tail,
 } from "./process.js";
 import { say } from "./progress.js";
-import { localServers } from "./registry.js";
+import { everyLocalServer, localServers } from "./registry.js";
 import type { LocalServer } from "./server.js";
 
 export interface ServerState {
@@ -96,7 +96,7 @@ export async function up(config: StackConfig): Promise<ServerState[]> {
 
 export async function down(config: StackConfig): Promise<void> {
   let stopped = 0;
-  for (const server of localServers(config).reverse()) {
+  for (const server of everyLocalServer(config).reverse()) {
     const pid = runningPid(server.pidFile, server.marker);
     removeFile(server.pidFile);
     if (pid === undefined) continue;
@@ -109,8 +109,13 @@ export async function down(config: StackConfig): Promise<void> {
 }
 
 export async function status(config: StackConfig): Promise<ServerState[]> {
+  // The configured layout's servers, and any of the other layout's that still run.
+  const configured = new Set(localServers(config).map((s) => s.name));
+  const shown = everyLocalServer(config).filter(
+    (s) => configured.has(s.name) || runningPid(s.pidFile, s.marker) !== undefined,
+  );
   return Promise.all(
-    localServers(config).map(async (server) => {
+    shown.map(async (server) => {
       const pid = runningPid(server.pidFile, server.marker);
       return {
         name: server.name,

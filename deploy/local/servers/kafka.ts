@@ -92,24 +92,97 @@ export function ensureTls(dir: string, javaHome: string): KafkaTls {
   };
 }
 
-export function kafkaServer(config: StackConfig, findJdk: () => Jdk): LocalServer {
-  const { port, controllerPort, securePort, heap } = config.kafka;
-  const files = serverFiles(config.stateDir, "kafka");
-  const libs = join(config.cacheDir, `kafka-${KAFKA_VERSION}`, "libs");
-  const dataDir = join(files.dir, "data");
-  const properties = join(files.dir, "server.properties");
-  const classpath = join(libs, "*");
-  const endpoint = `${HOST}:${port}`;
+/** One KRaft node (broker and controller in one process). */
+interface KafkaNode {
+  name: string;
+  id: number;
+  port: number;
+  controllerPort: number;
+  /** The SASL_SSL listener: the single-node stack has one; the three-node cluster does not. */
+  securePort?: number;
+  /** `id@host:port` of every controller in the quorum. */
+  voters: string;
+  /** Replication of Kafka's own topics and the default for new ones (1, or 3 in the cluster). */
+  replication: number;
+  /** A file every node of one cluster shares its id through. */
+  clusterIdFile: string;
+  ports: LocalServer["ports"];
+}
 
-  return {
+/** The single-node stack: `npm run stack -- up`. */
+export function kafkaServer(config: StackConfig, findJdk: () => Jdk): LocalServer {
+  const { port, controllerPort, securePort } = config.kafka;
+  return kafkaNodeServer(config, findJdk, {
     name: "kafka",
-    version: KAFKA_VERSION,
-    endpoint,
+    id: 1,
+    port,
+    controllerPort,
+    securePort,
+    voters: `1@${HOST}:${controllerPort}`,
+    replication: 1,
+    clusterIdFile: join(config.stateDir, "kafka", "cluster-id"),
     ports: [
       { key: "VIGIL_KAFKA_PORT", port },
       { key: "VIGIL_KAFKA_CONTROLLER_PORT", port: controllerPort },
       { key: "VIGIL_KAFKA_SECURE_PORT", port: securePort },
     ],
+  });
+}
+
+/**
+ * A three-node KRaft cluster (`npm run stack -- up --brokers 3`): node n listens on
+ * VIGIL_KAFKA_CLUSTER_PORT + 10·(n−1) and its controller one above; replication 3 with at least 2
+ * in sync, so any one node may die without losing an acknowledged record.
+ */
+export function kafkaClusterServers(config: StackConfig, findJdk: () => Jdk): LocalServer[] {
+  const nodes = [1, 2, 3].map((id) => ({
+    id,
+    port: config.kafka.clusterPort + 10 * (id - 1),
+    controllerPort: config.kafka.clusterPort + 10 * (id - 1) + 1,
+  }));
+  const voters = nodes.map((n) => `${n.id}@${HOST}:${n.controllerPort}`).join(",");
+  return nodes.map((n) =>
+    kafkaNodeServer(config, findJdk, {
+      name: `kafka-${n.id}`,
+      id: n.id,
+      port: n.port,
+      controllerPort: n.controllerPort,
+      voters,
+      replication: 3,
+      clusterIdFile: join(config.stateDir, "kafka-cluster-id"),
+      ports: [
+        { key: `VIGIL_KAFKA_CLUSTER_PORT (node ${n.id})`, port: n.port },
+        { key: `VIGIL_KAFKA_CLUSTER_PORT (node ${n.id} controller)`, port: n.controllerPort },
+      ],
+    }),
+  );
+}
+
+/** The cluster's id: made once, read by every node that formats its storage. */
+function sharedClusterId(file: string): string {
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, clusterId());
+  }
+  return readFileSync(file, "utf8").trim();
+}
+
+function kafkaNodeServer(config: StackConfig, findJdk: () => Jdk, node: KafkaNode): LocalServer {
+  const { heap } = config.kafka;
+  const { port, controllerPort, securePort } = node;
+  const files = serverFiles(config.stateDir, node.name);
+  const libs = join(config.cacheDir, `kafka-${KAFKA_VERSION}`, "libs");
+  const dataDir = join(files.dir, "data");
+  const properties = join(files.dir, "server.properties");
+  const classpath = join(libs, "*");
+  const endpoint = `${HOST}:${port}`;
+  const minIsr = Math.min(2, node.replication);
+
+  return {
+    name: node.name,
+    version: KAFKA_VERSION,
+    endpoint,
+    ports: node.ports,
     ...files,
     marker: properties,
 
@@ -134,35 +207,46 @@ export function kafkaServer(config: StackConfig, findJdk: () => Jdk): LocalServe
 
     async prepare() {
       mkdirSync(dataDir, { recursive: true });
-      const tls = ensureTls(files.dir, findJdk().home);
+      const secure =
+        securePort === undefined
+          ? []
+          : (() => {
+              const tls = ensureTls(files.dir, findJdk().home);
+              return [
+                // The secure listener: SCRAM-SHA-512 over TLS with a certificate keytool made.
+                "sasl.enabled.mechanisms=SCRAM-SHA-512",
+                "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
+                `ssl.keystore.location=${tls.keystore}`,
+                "ssl.keystore.type=PKCS12",
+                `ssl.keystore.password=${tls.storePassword}`,
+                `ssl.key.password=${tls.storePassword}`,
+              ];
+            })();
+      const extra = securePort === undefined ? "" : `,SASL_SSL://${HOST}:${securePort}`;
       writeFileSync(
         properties,
         [
           "# Written by `npm run stack -- up`; edits are overwritten.",
           "process.roles=broker,controller",
-          "node.id=1",
-          `controller.quorum.voters=1@${HOST}:${controllerPort}`,
-          `listeners=PLAINTEXT://${HOST}:${port},CONTROLLER://${HOST}:${controllerPort},SASL_SSL://${HOST}:${securePort}`,
-          `advertised.listeners=PLAINTEXT://${endpoint},SASL_SSL://${HOST}:${securePort}`,
+          `node.id=${node.id}`,
+          `controller.quorum.voters=${node.voters}`,
+          `listeners=PLAINTEXT://${HOST}:${port},CONTROLLER://${HOST}:${controllerPort}${extra}`,
+          `advertised.listeners=PLAINTEXT://${endpoint}${extra}`,
           "controller.listener.names=CONTROLLER",
           "inter.broker.listener.name=PLAINTEXT",
           "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL",
-          // The secure listener: SCRAM-SHA-512 over TLS with a certificate keytool made.
-          "sasl.enabled.mechanisms=SCRAM-SHA-512",
-          "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
-          `ssl.keystore.location=${tls.keystore}`,
-          "ssl.keystore.type=PKCS12",
-          `ssl.keystore.password=${tls.storePassword}`,
-          `ssl.key.password=${tls.storePassword}`,
+          ...secure,
           `log.dirs=${dataDir}`,
           "auto.create.topics.enable=false",
           "num.partitions=1",
-          "offsets.topic.replication.factor=1",
+          `default.replication.factor=${node.replication}`,
+          `min.insync.replicas=${minIsr}`,
+          `offsets.topic.replication.factor=${node.replication}`,
           "offsets.topic.num.partitions=12",
-          "transaction.state.log.replication.factor=1",
-          "transaction.state.log.min.isr=1",
-          "share.coordinator.state.topic.replication.factor=1",
-          "share.coordinator.state.topic.min.isr=1",
+          `transaction.state.log.replication.factor=${node.replication}`,
+          `transaction.state.log.min.isr=${minIsr}`,
+          `share.coordinator.state.topic.replication.factor=${node.replication}`,
+          `share.coordinator.state.topic.min.isr=${minIsr}`,
           "group.initial.rebalance.delay.ms=0",
           "",
         ].join("\n"),
@@ -177,7 +261,7 @@ export function kafkaServer(config: StackConfig, findJdk: () => Jdk): LocalServe
           "kafka.tools.StorageTool",
           "format",
           "-t",
-          clusterId(),
+          sharedClusterId(node.clusterIdFile),
           "-c",
           properties,
         ],
@@ -207,6 +291,7 @@ export function kafkaServer(config: StackConfig, findJdk: () => Jdk): LocalServe
     // The SCRAM user of the secure listener: added once per storage (a marker in the data
     // directory), through Kafka's own ConfigCommand against the plaintext listener.
     async afterHealthy() {
+      if (securePort === undefined) return;
       const marker = join(dataDir, ".scram-user");
       if (existsSync(marker)) return;
       const tls = ensureTls(files.dir, findJdk().home);

@@ -1,19 +1,19 @@
 // The stores go down for real: the local stack's InfluxDB or Elasticsearch process is stopped
 // for 30 s in the middle of a stream, then started again. Needs the local stack (our machines
 // and CI); against servers from the environment or testcontainers these two are reported skipped.
-import { chassisFor } from "../../support/services.js";
+import { chassisFor } from "../support/services.js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { encode } from "../../../schemas/codec.js";
-import type { LogBatch, MetricBatch } from "../../../schemas/types.js";
-import type { Service } from "../../../services/chassis/service.js";
-import { startElasticsearchSink } from "../../../services/elasticsearch-sink/main.js";
-import { elasticsearchSinkSettings } from "../../../services/elasticsearch-sink/settings.js";
-import { startInfluxSink } from "../../../services/influxdb-sink/main.js";
-import { influxSinkSettings } from "../../../services/influxdb-sink/settings.js";
-import { elasticsearchClient, kafkaClient, testIndex, uniqueName } from "../../support/clients.js";
-import { createDatabase, readPoints } from "../../support/influx.js";
-import { committedTotal, createTopics, waitFor } from "../../support/kafka.js";
-import { stopLocalServer } from "../../support/outage.js";
+import { encode } from "../../schemas/codec.js";
+import type { LogBatch, MetricBatch } from "../../schemas/types.js";
+import type { Service } from "../../services/chassis/service.js";
+import { startElasticsearchSink } from "../../services/elasticsearch-sink/main.js";
+import { elasticsearchSinkSettings } from "../../services/elasticsearch-sink/settings.js";
+import { startInfluxSink } from "../../services/influxdb-sink/main.js";
+import { influxSinkSettings } from "../../services/influxdb-sink/settings.js";
+import { elasticsearchClient, kafkaClient, testIndex, uniqueName } from "../support/clients.js";
+import { createDatabase, readPoints } from "../support/influx.js";
+import { committedTotal, createTopics, waitFor } from "../support/kafka.js";
+import { stopLocalServer } from "../support/outage.js";
 
 const servers = inject("servers");
 const kafka = kafkaClient(servers.kafka);
