@@ -7,7 +7,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dir="$(mktemp -d)"
 [ "$(stat -c %a "$dir")" = 700 ] || { echo "mktemp -d is not private here" >&2; exit 1; }
-export VIGIL_KAFKA_PORT=29092 VIGIL_KAFKA_CONTROLLER_PORT=29093 VIGIL_INFLUX_PORT=28086 \
+export VIGIL_KAFKA_PORT=29092 VIGIL_KAFKA_CONTROLLER_PORT=29093 VIGIL_KAFKA_SECURE_PORT=29094 \
+  VIGIL_KAFKA_CLUSTER_PORT=29500 VIGIL_INFLUX_PORT=28086 \
   VIGIL_INFLUX_RPC_PORT=28088 VIGIL_ES_PORT=29200 VIGIL_ES_TRANSPORT_PORT=29300
 cleanup() {
   cd "$dir/clone" 2>/dev/null && npx tsx deploy/local/cli.ts down >/dev/null 2>&1 || true

@@ -14,10 +14,17 @@ export async function createTopics(
   ...prefixes: string[]
 ): Promise<string[]> {
   const names = prefixes.map((p) => uniqueName(p));
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: names.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
-  });
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: names.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+    });
+  } catch (error) {
+    // A broker just started may create the topics yet not know it leads them ("does not host
+    // this topic-partition"): wait for the leaders as the product does; a real failure still throws.
+    if (!(error as { retriable?: boolean }).retriable) throw error;
+  }
+  for (const name of names) await topicOffsets(admin, name);
   return names;
 }
 
