@@ -6,6 +6,7 @@
 // latest event of every alert (compacted telemetry.alerts.state) and the notification log — so a
 // restart, a kill -9 or a failover notifies nothing again before it is due. Silences and acks
 // are read by every instance (they serve the API too).
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 import { decode, encode } from "../../schemas/codec.js";
 import type { Alert } from "../../schemas/types.js";
@@ -45,6 +46,14 @@ export async function startNotifier(
     active?: ReadonlySet<string>;
   } = {};
   let loaded = false;
+  // Until silences and acknowledgements are read, the API answers 503, not "no such path".
+  const starting = (req: IncomingMessage, res: ServerResponse) => {
+    if (!(req.url ?? "").startsWith("/api/")) return false;
+    res
+      .writeHead(503, { "content-type": "application/json", "retry-after": "1" })
+      .end(JSON.stringify({ error: "starting: reading silences and acknowledgements" }));
+    return true;
+  };
   const routes: { handle?: ReturnType<typeof notifierApi> } = {};
   const service = await startService({
     name: settings.service ?? "notifier",
@@ -54,7 +63,7 @@ export async function startNotifier(
       !loaded
         ? "reading silences and acknowledgements"
         : (holder.consumer?.notReady() ?? (holder.consumer ? undefined : "starting the consumer")),
-    routes: (req, res) => routes.handle?.(req, res) ?? false,
+    routes: (req, res) => routes.handle?.(req, res) ?? starting(req, res),
   });
   const { logger, metrics, kafka, producer } = service;
 

@@ -130,6 +130,13 @@ describe("the redaction canary", () => {
         }),
       );
       const [notifierPort, ingestHealth] = await Promise.all([notifier.port, ingest.port]);
+      await waitFor(
+        "both services ready",
+        async () =>
+          (await fetch(`http://127.0.0.1:${notifierPort}/readyz`)).ok &&
+          (await fetch(`http://127.0.0.1:${ingestHealth}/readyz`)).ok,
+        30_000,
+      );
 
       // Wrong tokens at every door, and the errors they get.
       for (const [url, init] of [
