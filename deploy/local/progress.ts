@@ -17,6 +17,8 @@ export interface Step {
   /** Lines worth counting as progress (downloaded artifacts, fetched modules). */
   progressLine?: RegExp;
   heartbeatMs?: number;
+  /** Values its output may echo that must not reach the terminal (a password in its arguments). */
+  secrets?: string[];
 }
 
 export class StepError extends Error {
@@ -59,7 +61,10 @@ export function runStep(step: Step): Promise<void> {
         say(`✓ ${step.label} (${elapsed(started)})`);
         resolve();
       } else {
-        const output = recent.slice(-20).join("\n");
+        const output = (step.secrets ?? []).reduce(
+          (text, secret) => text.replaceAll(secret, "[redacted]"),
+          recent.slice(-20).join("\n"),
+        );
         reject(new StepError(`${step.label} failed (exit ${code}). Last output:\n${output}`));
       }
     });

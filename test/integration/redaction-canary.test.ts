@@ -3,12 +3,11 @@
 // does not parse, receivers that are unreachable, wrong tokens, a wrong Kafka password. No canary
 // may appear in any log line, dead letter, metric or error answer.
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { stringify } from "yaml";
-import { kafkaClient, uniqueName } from "../support/clients.js";
+import { freePort, kafkaClient, uniqueName } from "../support/clients.js";
 import { readTopic, spawnService, waitFor, type ChildService } from "../support/kafka.js";
 import { alert, notifierTopics, publishAlerts } from "../support/notifier.js";
 
@@ -16,14 +15,6 @@ const endpoint = inject("servers").kafka;
 const kafka = kafkaClient(endpoint);
 const admin = kafka.admin();
 const canary = (what: string) => `CANARY${what}${Math.random().toString(36).slice(2, 10)}`;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
-}
 
 describe("the redaction canary", () => {
   beforeAll(() => admin.connect());

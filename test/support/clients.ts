@@ -42,3 +42,13 @@ export const testIndex = (prefix: string) =>
   `${TEST_INDEX_PREFIX}${uniqueName(prefix).toLowerCase()}`;
 export const testDatabase = (prefix: string) =>
   `${TEST_DATABASE_PREFIX}_${uniqueName(prefix).replaceAll("-", "_")}`;
+
+/** A loopback port nobody listens on now (for a service told its port, or one that must refuse). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const { port } = server.address() as { port: number };
+  await new Promise((done) => server.close(done));
+  return port;
+}

@@ -312,6 +312,8 @@ function kafkaNodeServer(config: StackConfig, findJdk: () => Jdk, node: KafkaNod
           "--add-config",
           `SCRAM-SHA-512=[iterations=8192,password=${tls.scramPassword}]`,
         ],
+        // Kafka's ConfigCommand quotes the credential back when it refuses it.
+        secrets: [tls.scramPassword],
       });
       writeFileSync(marker, `${new Date().toISOString()}\n`);
     },

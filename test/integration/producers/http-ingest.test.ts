@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -10,17 +9,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { decode } from "../../../schemas/codec.js";
 import { startIngest, type IngestService } from "../../../services/http-ingest/main.js";
 import { ingestSettings } from "../../../services/http-ingest/settings.js";
-import { kafkaClient } from "../../support/clients.js";
+import { freePort, kafkaClient } from "../../support/clients.js";
 import { createTopics, readTopic, recordCount, spawnService } from "../../support/kafka.js";
-
-/** A loopback port nobody listens on now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
-}
 
 const endpoint = inject("servers").kafka;
 const kafka = kafkaClient(endpoint);
