@@ -1,22 +1,38 @@
-// Label matchers as Alertmanager writes them — ['severity="critical"', 'host=~"gpu-.*"'] — read
-// with the detector's selector parser, so both speak one syntax (= != =~ !~, anchored regexes).
-import { parseSelector, SelectorError } from "../detector/rules/selector.js";
+// Label matchers as Alertmanager writes them — ['severity="critical"', 'host=~gpu-.*',
+// '{owner="team-A"}'] — in the one grammar of chassis/label-matchers (also the inside of a
+// detector selector). Each list entry may hold several matchers; all of them must hold.
+import {
+  compileMatcherSet,
+  MatcherSyntaxError,
+  parseMatchers,
+  type LabelMatch,
+  type Matcher,
+} from "../chassis/label-matchers.js";
 
-export type LabelMatch = (labels: Record<string, string>) => boolean;
+export type { LabelMatch } from "../chassis/label-matchers.js";
 
-export class MatcherError extends Error {}
+export class MatcherError extends Error {
+  override name = "MatcherError";
+}
 
-/** Matchers given as a list of `label op "value"` strings, or as one `{…}` string. */
+/** The matchers of a list of entries (or of one string); throws a MatcherError saying why not. */
+export function readMatchers(matchers: string[] | string): Matcher[] {
+  const list = Array.isArray(matchers) ? matchers : [matchers];
+  return list.flatMap((entry, i) => {
+    try {
+      return parseMatchers(entry);
+    } catch (error) {
+      if (!(error instanceof MatcherSyntaxError)) throw error;
+      throw new MatcherError(
+        `${list.length > 1 ? `[${i}] ` : ""}${JSON.stringify(entry)}: ${error.message}`,
+      );
+    }
+  });
+}
+
+/** Matchers given as a list of `label op value` strings, or as one `{…}` string. */
 export function compileMatchers(matchers: string[] | string): LabelMatch {
-  const text = Array.isArray(matchers) ? `{${matchers.join(",")}}` : matchers;
-  if (text.trim() === "{}") return () => true;
-  try {
-    const selector = parseSelector(text.trim().startsWith("{") ? text : `{${text}}`);
-    return (labels) => selector.matches({ name: "", labels });
-  } catch (error) {
-    if (error instanceof SelectorError) throw new MatcherError(error.message);
-    throw error;
-  }
+  return compileMatcherSet(readMatchers(matchers));
 }
 
 /** A zod-friendly check: undefined when fine, else why not. */

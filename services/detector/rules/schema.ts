@@ -55,7 +55,12 @@ const condition = z.string().transform((text, ctx): Condition => {
 
 const selector = z.string().transform((text, ctx): Selector => {
   try {
-    return parseSelector(text);
+    const parsed = parseSelector(text);
+    if (parsed.matchers.length === 0)
+      throw new SelectorError(
+        `selector ${JSON.stringify(text)} selects every series: name a metric or a label`,
+      );
+    return parsed;
   } catch (error) {
     if (!(error instanceof SelectorError)) throw error;
     ctx.addIssue({ code: "custom", message: error.message });

@@ -4,16 +4,15 @@
 // Matchers: = equality, != negation, =~ regex, !~ negated regex. Regexes are fully anchored, as in
 // Prometheus; a label that is absent matches the empty string, so `{env=""}` selects series
 // without `env`.
-import { labelRegex, type LabelRegex } from "../../chassis/label-regex.js";
+import {
+  MatcherSyntaxError,
+  matcherTest,
+  parseMatchers,
+  type Matcher,
+} from "../../chassis/label-matchers.js";
 import type { MetricSample } from "../../../schemas/types.js";
 
-export type MatchOp = "=" | "!=" | "=~" | "!~";
-
-export interface Matcher {
-  label: string;
-  op: MatchOp;
-  value: string;
-}
+export type { Matcher, MatchOp } from "../../chassis/label-matchers.js";
 
 export interface Selector {
   /** The selector as written, for messages. */
@@ -27,10 +26,12 @@ export interface Selector {
 export class SelectorError extends Error {}
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
-const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*/;
-const OP = /^(=~|!~|!=|=)/;
 
-/** Parses `metric{label op "value", ...}`; throws a SelectorError saying where it went wrong. */
+/**
+ * Parses `metric{label op "value", ...}`; the braces hold an Alertmanager matcher list (see
+ * chassis/label-matchers), so values may also be unquoted and names quoted. Throws a
+ * SelectorError saying where it went wrong.
+ */
 export function parseSelector(text: string): Selector {
   let rest = text.trim();
   const fail = (what: string): never => {
@@ -45,51 +46,26 @@ export function parseSelector(text: string): Selector {
     rest = rest.slice(name.length).trimStart();
   }
   if (rest.startsWith("{")) {
-    rest = rest.slice(1).trimStart();
-    while (!rest.startsWith("}")) {
-      const label = LABEL.exec(rest)?.[0] ?? fail("expected a label name");
-      rest = rest.slice(label.length).trimStart();
-      const op = (OP.exec(rest)?.[0] as MatchOp | undefined) ?? fail("expected =, !=, =~ or !~");
-      rest = rest.slice(op.length).trimStart();
-      const quoted = /^"((?:[^"\\]|\\.)*)"/.exec(rest) ?? fail("expected a double-quoted value");
-      const value = JSON.parse(`"${quoted[1]}"`) as string;
-      rest = rest.slice(quoted[0].length).trimStart();
-      matchers.push({ label, op, value });
-      if (rest.startsWith(",")) rest = rest.slice(1).trimStart();
-      else if (!rest.startsWith("}")) fail("expected , or }");
+    if (!rest.endsWith("}")) fail("expected } at the end");
+    try {
+      matchers.push(...parseMatchers(rest.slice(1, -1)));
+    } catch (error) {
+      if (!(error instanceof MatcherSyntaxError)) throw error;
+      rest = rest.slice(1 + error.position);
+      fail(error.reason);
     }
-    rest = rest.slice(1).trimStart();
+    rest = "";
   }
   if (rest !== "") fail("unexpected text");
-  if (matchers.length === 0) fail("expected a metric name or {matchers}");
+  if (!name && !text.trim().startsWith("{")) fail("expected a metric name or {matchers}");
   return compile(text.trim(), matchers);
 }
 
 function compile(text: string, matchers: Matcher[]): Selector {
-  const tests = matchers.map(({ label, op, value }) => {
-    let regex: LabelRegex | undefined;
-    if (op === "=~" || op === "!~") {
-      try {
-        regex = labelRegex(value);
-      } catch (error) {
-        throw new SelectorError(
-          `label ${label}: invalid regex ${JSON.stringify(value)}: ${(error as Error).message}`,
-        );
-      }
-    }
-    return (sample: Pick<MetricSample, "name" | "labels">) => {
-      const actual = label === "__name__" ? sample.name : (sample.labels[label] ?? "");
-      switch (op) {
-        case "=":
-          return actual === value;
-        case "!=":
-          return actual !== value;
-        case "=~":
-          return regex!.test(actual);
-        case "!~":
-          return !regex!.test(actual);
-      }
-    };
+  const tests = matchers.map((m) => {
+    const test = matcherTest(m);
+    return (sample: Pick<MetricSample, "name" | "labels">) =>
+      test(m.label === "__name__" ? sample.name : (sample.labels[m.label] ?? ""));
   });
   const names = matchers.filter((m) => m.label === "__name__" && m.op === "=");
   return {

@@ -59,7 +59,7 @@ describe("rule validation", () => {
 
   it("points into a broken selector", () => {
     expect(() => parseSelector('gpu{host="a" gpu="0"}')).toThrow(
-      'expected , or } at position 13 of selector "gpu{host=\\"a\\" gpu=\\"0\\"}"',
+      'unexpected gpu: expected a comma or close brace at position 13 of selector "gpu{host=\\"a\\" gpu=\\"0\\"}"',
     );
   });
 
