@@ -13,11 +13,25 @@ export const secretRef = z
   });
 export type SecretRef = z.infer<typeof secretRef>;
 
+// Secrets written inline in a configuration brought from elsewhere (an alertmanager.yml holds its
+// routing keys and webhook URLs inline; the file as a whole is the secret). They are kept here,
+// in memory, and referred to by a name no environment variable can have.
+const inline = new Map<string, string>();
+
+/** A reference to a secret given inline by a foreign configuration format. */
+export function inlineSecret(value: string): SecretRef {
+  const name = `inline secret #${inline.size + 1}`;
+  inline.set(name, value);
+  return { env: name };
+}
+
 export function readSecret(
   ref: SecretRef,
   env: Record<string, string | undefined> = process.env,
 ): string {
   if (ref.file) return readFileSync(ref.file, "utf8").trim();
+  const held = inline.get(ref.env!);
+  if (held !== undefined) return held;
   const value = env[ref.env!];
   if (value === undefined) throw new Error(`secret variable ${ref.env} is not set`);
   return value;

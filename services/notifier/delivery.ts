@@ -8,7 +8,8 @@ import { DeliveryError, type Notification, type Send } from "./receivers/api.js"
 import type { DeliverySettings } from "./settings.js";
 
 export interface DeliveryDeps {
-  senders: ReadonlyMap<string, Send>;
+  /** By integration id: how to send, and whether resolutions are sent at all. */
+  senders: ReadonlyMap<string, { send: Send; sendResolved: boolean }>;
   settings: DeliverySettings;
   metrics: ServiceMetrics;
   logger: Logger;
@@ -42,9 +43,16 @@ export function createDelivery(deps: DeliveryDeps): (n: Notification) => Promise
   }
 
   return async function deliver(notification: Notification): Promise<boolean> {
-    const receiver = notification.receiver;
-    const send = deps.senders.get(receiver);
-    if (!send) throw new Error(`no receiver named ${receiver}`);
+    const receiver = notification.integration ?? notification.receiver;
+    const sender = deps.senders.get(receiver);
+    if (!sender) throw new Error(`no receiver named ${receiver}`);
+    if (!sender.sendResolved) {
+      // send_resolved: false — the integration hears of firing alerts only.
+      const firing = notification.alerts.filter((a) => a.status === "firing");
+      if (firing.length === 0) return true;
+      notification = { ...notification, alerts: firing, status: "firing" };
+    }
+    const send = sender.send;
     const started = now();
     await turn(receiver);
     for (let attempt = 1; ; attempt++) {

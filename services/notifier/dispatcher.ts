@@ -61,15 +61,36 @@ export class Dispatcher {
   /** Every alert known, by fingerprint: the latest event of each. */
   private alerts = new Map<string, Alert>();
   private root: Route;
-  private intervals: Map<string, z.infer<typeof timeIntervalSchema>>;
-  private inhibitions: { source: LabelMatch; target: LabelMatch; equal: string[] }[];
-  private policies: Map<string, Alerting["escalation_policies"][number]>;
+  private intervals!: Map<string, z.infer<typeof timeIntervalSchema>>;
+  private inhibitions!: { source: LabelMatch; target: LabelMatch; equal: string[] }[];
+  private policies!: Map<string, Alerting["escalation_policies"][number]>;
+  /** Receiver name → the ids of its integrations (each has its own notification log entry). */
+  private integrations!: Map<string, string[]>;
 
   constructor(
     alerting: Alerting,
     private deps: DispatcherDeps,
   ) {
-    this.root = compileRoute(alerting.route);
+    this.root = this.configure(alerting);
+  }
+
+  /**
+   * A new configuration (a reload): routes, receivers, inhibitions and intervals are replaced;
+   * every known alert is routed again into the new groups. The notification log stays, so what
+   * a receiver was already told is not sent again.
+   */
+  reconfigure(alerting: Alerting, now: number): void {
+    this.root = this.configure(alerting);
+    const alerts = [...this.alerts.values()];
+    this.groups.clear();
+    this.alerts.clear();
+    for (const alert of alerts) this.insert(alert, now);
+  }
+
+  private configure(alerting: Alerting): Route {
+    this.integrations = new Map(
+      alerting.receivers.map((r) => [r.name, r.integrations.map((i) => i.id)]),
+    );
     this.intervals = new Map(alerting.time_intervals.map((t) => [t.name, t]));
     this.inhibitions = alerting.inhibit_rules.map((r) => ({
       source: compileMatchers(r.source_matchers),
@@ -77,6 +98,14 @@ export class Dispatcher {
       equal: r.equal,
     }));
     this.policies = new Map(alerting.escalation_policies.map((p) => [p.name, p]));
+    return compileRoute(alerting.route);
+  }
+
+  /** What each integration of a receiver was last told about a group. */
+  private told(receiver: string, logKey: string): NotificationLogEntry[] {
+    return (this.integrations.get(receiver) ?? [])
+      .map((id) => this.deps.log.get(id, logKey))
+      .filter((e): e is NotificationLogEntry => e !== undefined);
   }
 
   /** An alert event arrives (or is restored). Older events than the one known are ignored. */
@@ -136,7 +165,7 @@ export class Dispatcher {
   }
 
   private everNotified(route: Route, key: string, fingerprint: string): boolean {
-    return this.deps.log.get(route.receiver, key)?.firing.includes(fingerprint) ?? false;
+    return this.told(route.receiver, key).some((e) => e.firing.includes(fingerprint));
   }
 
   private inhibited(target: Alert): boolean {
@@ -179,9 +208,9 @@ export class Dispatcher {
     } finally {
       group.flushing = false;
       // Resolved alerts the receiver no longer has as firing are done with.
-      const told = this.deps.log.get(group.route.receiver, group.key);
+      const told = this.told(group.route.receiver, group.key);
       for (const [fingerprint, alert] of group.alerts)
-        if (alert.status === "resolved" && !told?.firing.includes(fingerprint))
+        if (alert.status === "resolved" && !told.some((e) => e.firing.includes(fingerprint)))
           group.alerts.delete(fingerprint);
       if (group.alerts.size === 0) this.groups.delete(group.key);
     }
@@ -197,7 +226,35 @@ export class Dispatcher {
     escalation?: number,
     logKey = group.key,
   ): Promise<void> {
-    const told = this.deps.log.get(receiver, logKey);
+    await Promise.all(
+      (this.integrations.get(receiver) ?? []).map((integration) =>
+        this.notifyIntegration(
+          group,
+          receiver,
+          integration,
+          firing,
+          stillFiring,
+          repeatInterval,
+          now,
+          escalation,
+          logKey,
+        ),
+      ),
+    );
+  }
+
+  private async notifyIntegration(
+    group: Group,
+    receiver: string,
+    integration: string,
+    firing: Alert[],
+    stillFiring: Set<string>,
+    repeatInterval: number,
+    now: number,
+    escalation: number | undefined,
+    logKey: string,
+  ): Promise<void> {
+    const told = this.deps.log.get(integration, logKey);
     const resolved = (told?.firing ?? [])
       .filter((fp) => !stillFiring.has(fp))
       .map((fp) => group.alerts.get(fp))
@@ -208,10 +265,13 @@ export class Dispatcher {
       resolved.length > 0 ||
       (told !== undefined && unacked.length > 0 && now - told.at >= repeatInterval);
     if (!due) return;
-    const notification = this.notification(group, receiver, firing, resolved, escalation);
+    const notification = {
+      ...this.notification(group, receiver, firing, resolved, escalation),
+      ...(integration !== receiver && { integration }),
+    };
     if (!(await this.deps.deliver(notification))) return;
     await this.deps.record({
-      receiver,
+      receiver: integration,
       groupKey: logKey,
       firing: firing.map((a) => a.fingerprint).sort(),
       resolved: resolved.map((a) => a.fingerprint).sort(),
@@ -235,9 +295,9 @@ export class Dispatcher {
           now - a.startsAt >= step.after,
       );
       const logKey = `${group.key}#escalation-${i + 1}`;
-      const told = this.deps.log.get(step.receiver, logKey);
+      const told = this.told(step.receiver, logKey);
       // Escalated once per step; resolutions follow to whoever was escalated to.
-      if (waiting.length > 0 || told?.firing.length)
+      if (waiting.length > 0 || told.some((e) => e.firing.length > 0))
         await this.notify(group, step.receiver, waiting, stillFiring, Infinity, now, i + 1, logKey);
     }
   }

@@ -23,7 +23,7 @@ import { createDelivery } from "./delivery.js";
 import { Dispatcher } from "./dispatcher.js";
 import type { Send } from "./receivers/api.js";
 import { RECEIVER_KINDS } from "./receivers/registry.js";
-import { notifierSettings, type NotifierSettings } from "./settings.js";
+import { notifierSettings, type Alerting, type NotifierSettings } from "./settings.js";
 import { Acks, logKey, NotificationLog, Silences } from "./stores.js";
 
 export interface NotifierOptions {
@@ -67,12 +67,20 @@ export async function startNotifier(
   });
   const { logger, metrics, kafka, producer } = service;
 
-  const senders = new Map<string, Send>(
-    settings.alerting.receivers.map((r) => [
-      r.name,
-      RECEIVER_KINDS[r.kind]!.create(r.config, { logger: logger.child({ receiver: r.name }), now }),
-    ]),
-  );
+  const senders = new Map<string, { send: Send; sendResolved: boolean }>();
+  const buildSenders = (alerting: Alerting) => {
+    senders.clear();
+    for (const r of alerting.receivers)
+      for (const i of r.integrations)
+        senders.set(i.id, {
+          send: RECEIVER_KINDS[i.kind]!.create(i.config, {
+            logger: logger.child({ receiver: i.id }),
+            now,
+          }),
+          sendResolved: i.sendResolved,
+        });
+  };
+  buildSenders(settings.alerting);
   const deliver = createDelivery({
     senders,
     settings: settings.delivery,

@@ -76,36 +76,73 @@ export const timeIntervalSchema = z.strictObject({
     .min(1),
 });
 
+/**
+ * A receiver: a name and its integrations — zero (Alertmanager's "null" receiver: alerts routed
+ * there are dropped), one (`slack: {...}`), or several (`email: [...]`, `pagerduty: {...}` side
+ * by side, as an Alertmanager receiver with several *_configs). Each integration is told about a
+ * group on its own, with its own notification log entry; `send_resolved: false` keeps resolutions
+ * from it.
+ */
 const receiverSchema = z
   .looseObject({ name: z.string().min(1) })
   .superRefine((receiver, ctx) => {
-    const kinds = Object.keys(receiver).filter((k) => k !== "name");
-    if (kinds.length !== 1 || !RECEIVER_KINDS[kinds[0]!]) {
-      ctx.addIssue({
-        code: "custom",
-        message: `give exactly one receiver kind (${Object.keys(RECEIVER_KINDS).join(", ")}), got ${kinds.join(", ") || "none"}`,
-      });
-      return;
-    }
-    const kind = kinds[0]!;
-    const parsed = RECEIVER_KINDS[kind]!.config.safeParse(receiver[kind]);
-    if (!parsed.success)
-      for (const issue of parsed.error.issues)
+    for (const kind of Object.keys(receiver).filter((k) => k !== "name")) {
+      const spec = RECEIVER_KINDS[kind];
+      if (!spec) {
         ctx.addIssue({
           code: "custom",
-          path: [kind, ...(issue.path as PropertyKey[])],
-          message:
-            issue.code === "unrecognized_keys"
-              ? `unknown key(s): ${issue.keys.join(", ")}`
-              : issue.message,
+          path: [kind],
+          message: `unknown receiver kind ${kind} (known: ${Object.keys(RECEIVER_KINDS).join(", ")})`,
         });
+        continue;
+      }
+      const given = receiver[kind];
+      const list = Array.isArray(given) ? given : [given];
+      list.forEach((config, i) => {
+        const path = Array.isArray(given) ? [kind, i] : [kind];
+        const { send_resolved: sendResolved, ...rest } = (config ?? {}) as Record<string, unknown>;
+        if (sendResolved !== undefined && typeof sendResolved !== "boolean")
+          ctx.addIssue({
+            code: "custom",
+            path: [...path, "send_resolved"],
+            message: "expected true or false",
+          });
+        const parsed = spec.config.safeParse(rest);
+        if (!parsed.success)
+          for (const issue of parsed.error.issues)
+            ctx.addIssue({
+              code: "custom",
+              path: [...path, ...(issue.path as PropertyKey[])],
+              message:
+                issue.code === "unrecognized_keys"
+                  ? `unknown key(s): ${issue.keys.join(", ")}`
+                  : issue.message,
+            });
+      });
+    }
   })
   .transform((receiver) => {
-    const kind = Object.keys(receiver).find((k) => k !== "name")!;
+    const given = Object.keys(receiver)
+      .filter((k) => k !== "name")
+      .flatMap((kind) => {
+        const value = receiver[kind];
+        return (Array.isArray(value) ? value : [value]).map((config) => ({
+          kind,
+          config: config as Record<string, unknown>,
+        }));
+      });
     return {
       name: receiver.name,
-      kind,
-      config: RECEIVER_KINDS[kind]!.config.parse(receiver[kind]),
+      integrations: given.map(({ kind, config }, i) => {
+        const { send_resolved: sendResolved, ...rest } = config ?? {};
+        return {
+          /** The notification log and metrics know an integration by this. */
+          id: given.length === 1 ? receiver.name : `${receiver.name}/${kind}/${i}`,
+          kind,
+          config: RECEIVER_KINDS[kind]!.config.parse(rest) as unknown,
+          sendResolved: (sendResolved as boolean | undefined) ?? true,
+        };
+      }),
     };
   });
 

@@ -8,6 +8,8 @@ import type { Logger } from "../../chassis/logger.js";
 
 export interface Notification {
   receiver: string;
+  /** Which of the receiver's integrations this is for (its id); the receiver's name when it has one. */
+  integration?: string;
   /** Route and group labels: what the notification log is keyed by. */
   groupKey: string;
   /** Short stable hash of groupKey: PagerDuty's dedup_key, the e-mail thread id. */

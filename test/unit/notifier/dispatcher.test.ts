@@ -225,8 +225,11 @@ describe("delivery", () => {
       senders: new Map([
         [
           "chat",
-          async () => {
-            throw new DeliveryError("503", true, waits.length === 2 ? 20_000 : undefined);
+          {
+            sendResolved: true,
+            send: async () => {
+              throw new DeliveryError("503", true, waits.length === 2 ? 20_000 : undefined);
+            },
           },
         ],
       ]),
@@ -253,8 +256,11 @@ describe("delivery", () => {
       senders: new Map([
         [
           "chat",
-          async () => {
-            throw new DeliveryError("400 invalid_blocks", false);
+          {
+            sendResolved: true,
+            send: async () => {
+              throw new DeliveryError("400 invalid_blocks", false);
+            },
           },
         ],
       ]),
@@ -271,7 +277,7 @@ describe("delivery", () => {
   it("holds notifications beyond a receiver's rate limit until their turn", async () => {
     let clock = T0;
     const deliver = createDelivery({
-      senders: new Map([["chat", async () => undefined]]),
+      senders: new Map([["chat", { send: async () => undefined, sendResolved: true }]]),
       settings: deliverySchema.parse({ rateLimit: { max: 2, per: "1m" } }),
       metrics: createMetrics("t"),
       logger: createLogger("t", "silent"),

@@ -171,7 +171,7 @@ describe("notifier configuration", () => {
       expect.arrayContaining([
         expect.stringMatching(/^receivers\.0\.slack\.webhook_url: /),
         expect.stringMatching(
-          /^receivers\.1: give exactly one receiver kind \(slack, pagerduty, webhook, email, action\), got fax$/,
+          /^receivers\.1\.fax: unknown receiver kind fax \(known: slack, pagerduty, webhook, email, action\)$/,
         ),
       ]),
     );
