@@ -21,6 +21,7 @@ export const SCHEMA_VERSIONS: readonly SchemaVersion[] = [
   { id: 201, subject: "log-batch", version: 1, file: "log-batch.v1.avsc" },
   { id: 301, subject: "alert", version: 1, file: "alert.v1.avsc" },
   { id: 302, subject: "alert", version: 2, file: "alert.v2.avsc" },
+  { id: 303, subject: "alert", version: 3, file: "alert.v3.avsc" },
   { id: 401, subject: "dead-letter", version: 1, file: "dead-letter.v1.avsc" },
   { id: 402, subject: "dead-letter", version: 2, file: "dead-letter.v2.avsc" },
   { id: 501, subject: "shipper-checkpoint", version: 1, file: "shipper-checkpoint.v1.avsc" },

@@ -53,6 +53,12 @@ export interface Alert {
   flapping: boolean;
   /** When the detector emitted the event (ms since the Unix epoch; 0 when unknown). */
   sentAt: number;
+  /** Annotations beyond the three above (alerts from Prometheus carry any). */
+  extraAnnotations?: Record<string, string>;
+  /** Where the alert was generated (Prometheus's link); null or absent for detector alerts. */
+  generatorUrl?: string | null;
+  /** Who raised it: "detector", or "api" (POST /api/v2/alerts). */
+  source?: string;
 }
 
 export interface DeadLetter {

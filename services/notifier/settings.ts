@@ -3,7 +3,10 @@
 // inhibit_rules — plus silences, acknowledgement and escalation policies, and the receivers.
 // Everything is checked at start-up; secrets (webhook URLs, routing keys, SMTP passwords) are
 // references to the environment or a file, never inline and never logged.
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { AlertmanagerConfigError, fromAlertmanager } from "./alertmanager-config.js";
 import { TOPICS } from "../../schemas/topics.js";
 import { duration } from "../chassis/config.js";
 import { baseSettings, offLoopbackWithoutAuth, secretRef } from "../chassis/settings.js";
@@ -50,7 +53,14 @@ const route: z.ZodType<RouteConfig, unknown> = z.lazy(() =>
   }),
 );
 
-const clock = z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/, 'expected a time like "09:00"');
+const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'expected a time like "09:00"');
+
+const WEEKDAY = "(sunday|monday|tuesday|wednesday|thursday|friday|saturday)";
+const MONTH =
+  "(january|february|march|april|may|june|july|august|september|october|november|december|[1-9]|1[0-2])";
+/** A value or an inclusive range `a:b`, as Alertmanager writes them. */
+const ranged = (one: string, message: string) =>
+  z.string().regex(new RegExp(`^${one}(:${one})?$`, "i"), message);
 
 export const timeIntervalSchema = z.strictObject({
   name: z.string().min(1),
@@ -59,18 +69,36 @@ export const timeIntervalSchema = z.strictObject({
       z.strictObject({
         /** "monday", or a range "monday:friday". */
         weekdays: z
-          .array(
-            z
-              .string()
-              .regex(
-                /^(sunday|monday|tuesday|wednesday|thursday|friday|saturday)(:(sunday|monday|tuesday|wednesday|thursday|friday|saturday))?$/i,
-                'expected a weekday or a range like "monday:friday"',
-              ),
-          )
+          .array(ranged(WEEKDAY, 'expected a weekday or a range like "monday:friday"'))
           .optional(),
         times: z.array(z.strictObject({ start_time: clock, end_time: clock })).optional(),
-        /** IANA time zone the weekdays and times are in; UTC by default. */
-        location: z.string().default("UTC"),
+        /** 1–31, or from the month's end -1…-31; ranges "1:5", "-3:-1". */
+        days_of_month: z
+          .array(
+            ranged("-?([1-9]|[12]\\d|3[01])", 'expected a day like "1", "-1" or a range "1:7"'),
+          )
+          .optional(),
+        months: z
+          .array(ranged(MONTH, 'expected a month like "may", "5" or a range "1:3"'))
+          .optional(),
+        years: z
+          .array(ranged("\\d{4}", 'expected a year like "2026" or a range "2026:2027"'))
+          .optional(),
+        /** IANA time zone the fields are in; UTC by default. */
+        location: z
+          .string()
+          .default("UTC")
+          .refine(
+            (zone) => {
+              try {
+                new Intl.DateTimeFormat("en-US", { timeZone: zone === "Local" ? "UTC" : zone });
+                return true;
+              } catch {
+                return false;
+              }
+            },
+            { message: "expected an IANA time zone such as Europe/Berlin" },
+          ),
       }),
     )
     .min(1),
@@ -251,7 +279,12 @@ export const notifierSettings = baseSettings
         sessionTimeout: duration.default(30_000),
       })
       .prefault({}),
-    alerting: alertingSchema,
+    /** Vigil's own routing configuration… */
+    alerting: alertingSchema.optional(),
+    /** …or an Alertmanager configuration file, as it is (see alertmanager-config.ts). */
+    alertmanager: z.strictObject({ config: z.string().min(1) }).optional(),
+    /** An API alert without endsAt resolves this long after it was last sent (Alertmanager's resolve_timeout). */
+    resolveTimeout: duration.optional(),
     delivery: deliverySchema.prefault({}),
     /** The HTTP API (silences, acks, alerts) is served on the service's http port. */
     api: z.strictObject({ token: secretRef.optional() }).prefault({}),
@@ -265,6 +298,58 @@ export const notifierSettings = baseSettings
       settings.api.token !== undefined,
       "the notifier API (silences, acknowledgements)",
     ),
-  );
+  )
+  .transform((settings, ctx) => {
+    const { alertmanager, alerting, resolveTimeout, ...rest } = settings;
+    if ((alerting === undefined) === (alertmanager === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["alerting"],
+        message:
+          "give alerting (Vigil's routing) or alertmanager.config (an alertmanager.yml), one of them",
+      });
+      return z.NEVER;
+    }
+    if (alerting) return { ...rest, alerting, resolveTimeout: resolveTimeout ?? 300_000 };
+    try {
+      const loaded = readAlertmanagerFile(alertmanager!.config);
+      return {
+        ...rest,
+        alerting: loaded.alerting,
+        resolveTimeout: resolveTimeout ?? loaded.resolveTimeout,
+        alertmanager,
+      };
+    } catch (error) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["alertmanager", "config"],
+        message: (error as Error).message,
+      });
+      return z.NEVER;
+    }
+  });
+
+/** Reads and checks an alertmanager.yml; throws an error naming the file and every bad key. */
+export function readAlertmanagerFile(path: string): { alerting: Alerting; resolveTimeout: number } {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new AlertmanagerConfigError(`${path}: cannot read: ${(error as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (error) {
+    throw new AlertmanagerConfigError(`${path}: not YAML: ${(error as Error).message}`);
+  }
+  const { alerting, resolveTimeout } = fromAlertmanager(doc, path);
+  const parsed = alertingSchema.safeParse(alerting);
+  if (!parsed.success)
+    throw new AlertmanagerConfigError(
+      `${path}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
+  return { alerting: parsed.data, resolveTimeout };
+}
 
 export type NotifierSettings = z.infer<typeof notifierSettings>;

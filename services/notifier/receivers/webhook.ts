@@ -10,18 +10,20 @@ import { defineReceiver, post, type Notification } from "./api.js";
 const iso = (ms: number | null) =>
   ms === null ? "0001-01-01T00:00:00Z" : new Date(ms).toISOString();
 
-export function alertmanagerPayload(n: Notification): object {
+/** The payload; `maxAlerts` > 0 sends at most that many alerts and says how many were left out. */
+export function alertmanagerPayload(n: Notification, maxAlerts = 0): object {
+  const alerts = maxAlerts > 0 ? n.alerts.slice(0, maxAlerts) : n.alerts;
   return {
     version: "4",
     groupKey: n.groupKey,
-    truncatedAlerts: 0,
+    truncatedAlerts: n.alerts.length - alerts.length,
     status: n.status,
     receiver: n.receiver,
     groupLabels: n.groupLabels,
     commonLabels: n.commonLabels,
     commonAnnotations: n.commonAnnotations,
     externalURL: n.externalUrl,
-    alerts: n.alerts.map((a) => ({
+    alerts: alerts.map((a) => ({
       status: a.status,
       labels: a.labels,
       annotations: {
@@ -76,18 +78,26 @@ export function signatureVerifier(
 
 export const webhook = defineReceiver({
   kind: "webhook",
-  config: z.strictObject({ url: secretRef, secret: secretRef }),
+  config: z.strictObject({
+    url: secretRef,
+    /** Signs each request (see above); without it the request is sent as Alertmanager sends it. */
+    secret: secretRef.optional(),
+    /** At most this many alerts per request (0: all), as Alertmanager's max_alerts. */
+    max_alerts: z.number().int().min(0).default(0),
+  }),
   create(config, { now }) {
     return async (n, signal) => {
-      const body = JSON.stringify(alertmanagerPayload(n));
+      const body = JSON.stringify(alertmanagerPayload(n, config.max_alerts));
       const timestamp = String(now());
       await post(
         readSecret(config.url),
         body,
         {
           "content-type": "application/json",
-          "x-vigil-timestamp": timestamp,
-          "x-vigil-signature": sign(readSecret(config.secret), timestamp, body),
+          ...(config.secret && {
+            "x-vigil-timestamp": timestamp,
+            "x-vigil-signature": sign(readSecret(config.secret), timestamp, body),
+          }),
         },
         signal,
       );
