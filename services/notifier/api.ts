@@ -5,8 +5,10 @@
 //   POST   /api/v1/silences                   {matchers, duration|endsAt, createdBy, comment}
 //   DELETE /api/v1/silences/:id               expire it now
 //   POST   /api/v1/alerts/:fingerprint/ack    {by, comment}
-// With api.token set, every request needs `Authorization: Bearer <token>`. Errors are 400 with
-// the field named.
+//   /api/v2/...                               Alertmanager's API v2 (alertmanager-api.ts)
+//   GET /-/healthy, GET /-/ready, POST /-/reload   as Alertmanager's
+// With api.token set, every request but /-/healthy and /-/ready needs
+// `Authorization: Bearer <token>`. Errors are 400 with the field named.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { timingSafeEqual } from "node:crypto";
 import type { OutputProducer } from "../chassis/producer.js";
@@ -14,6 +16,7 @@ import { duration } from "../chassis/config.js";
 import { acknowledge, addSilence, expireSilence } from "./commands.js";
 import type { Dispatcher } from "./dispatcher.js";
 import { SilenceError, type Silences } from "./stores.js";
+import type { ApiReply, ApiRequest } from "./alertmanager-api.js";
 
 export interface ApiDeps {
   producer: OutputProducer;
@@ -22,6 +25,13 @@ export interface ApiDeps {
   dispatcher: () => Dispatcher | undefined;
   token?: string;
   now: () => number;
+  /** Alertmanager's API v2 and the console, answered when they know the path. */
+  extra?: (req: ApiRequest) => Promise<ApiReply | undefined>;
+  /** Reads the routing configuration again; throws saying what is wrong with it. */
+  reload: () => void;
+  ready: () => boolean;
+  /** Further paths `extra` answers (the console's pages). */
+  owns?: (path: string) => boolean;
 }
 
 const MAX_BODY = 64 * 1024;
@@ -30,22 +40,30 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "content-type": "application/json" }).end(`${JSON.stringify(body)}\n`);
 }
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+async function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
   let size = 0;
   const chunks: Buffer[] = [];
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY) throw new SilenceError(`body: larger than ${MAX_BODY} bytes`);
+    if (size > limit) throw new SilenceError(`body: larger than ${limit} bytes`);
     chunks.push(chunk);
   }
   try {
-    const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
-    if (typeof body !== "object" || body === null || Array.isArray(body)) throw new Error();
-    return body as Record<string, unknown>;
+    return JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
   } catch {
-    throw new SilenceError("body: expected a JSON object");
+    throw new SilenceError("body: not JSON");
   }
 }
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const body = await readBody(req, MAX_BODY);
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw new SilenceError("body: expected a JSON object");
+  return body as Record<string, unknown>;
+}
+
+/** Posted alerts come in batches (Prometheus sends up to 64 KiB…some MiB at once). */
+const MAX_ALERTS_BODY = 8 * 1024 * 1024;
 
 function authorised(req: IncomingMessage, token: string | undefined): boolean {
   if (token === undefined) return true;
@@ -56,9 +74,33 @@ function authorised(req: IncomingMessage, token: string | undefined): boolean {
 
 export function notifierApi(deps: ApiDeps) {
   async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const method = req.method ?? "GET";
+    if (path === "/-/healthy") return void res.writeHead(200).end("OK");
+    if (path === "/-/ready")
+      return void res.writeHead(deps.ready() ? 200 : 503).end(deps.ready() ? "OK" : "starting");
     if (!authorised(req, deps.token))
       return reply(res, 401, { error: "authorization: bearer token required" });
-    const method = req.method ?? "GET";
+    if (path === "/-/reload" && method === "POST") {
+      try {
+        deps.reload();
+      } catch (error) {
+        return void res.writeHead(500).end(`failed to reload config: ${(error as Error).message}`);
+      }
+      return void res.writeHead(200).end();
+    }
+    const url = new URL(req.url ?? "/", "http://vigil");
+    const extra = await deps.extra?.({
+      method,
+      path,
+      query: url.searchParams,
+      body: () => readBody(req, MAX_ALERTS_BODY),
+    });
+    if (extra) {
+      if (typeof extra.body === "string" && extra.status !== 200)
+        return reply(res, extra.status, extra.body);
+      if (extra.body === "") return void res.writeHead(extra.status).end();
+      return reply(res, extra.status, extra.body);
+    }
     if (path === "/api/v1/alerts" && method === "GET")
       return reply(res, 200, {
         active: !!deps.dispatcher(),
@@ -116,7 +158,7 @@ export function notifierApi(deps: ApiDeps) {
 
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     const path = (req.url ?? "/").split("?")[0]!;
-    if (!path.startsWith("/api/")) return false;
+    if (!path.startsWith("/api/") && !path.startsWith("/-/") && !deps.owns?.(path)) return false;
     handle(req, res, path).catch((error: unknown) => {
       if (error instanceof SilenceError) reply(res, 400, { error: error.message });
       else reply(res, 500, { error: (error as Error).message });

@@ -12,8 +12,10 @@ export async function addSilence(
   topic: string,
   input: SilenceInput,
   now: number,
+  /** Updates the silence with this id instead of making a new one. */
+  id?: string,
 ): Promise<Silence> {
-  const silence = newSilence(input, now);
+  const silence = newSilence(input, now, id);
   await producer.send([{ topic, key: silence.id, value: encode("silence", silence) }]);
   return silence;
 }

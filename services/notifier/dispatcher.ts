@@ -51,9 +51,23 @@ export interface DispatcherDeps {
 export interface AlertView {
   alert: Alert;
   groups: string[];
+  /** The receivers of the routes that handle it. */
+  receivers: string[];
   silencedBy?: string;
   inhibited: boolean;
+  /** Fingerprints of the firing alerts that inhibit it. */
+  inhibitedBy: string[];
+  /** Time intervals muting a route it is on, now. */
+  mutedBy: string[];
   acknowledgedBy?: string;
+}
+
+export interface GroupView {
+  key: string;
+  id: string;
+  receiver: string;
+  labels: Record<string, string>;
+  fingerprints: string[];
 }
 
 export class Dispatcher {
@@ -143,6 +157,7 @@ export class Dispatcher {
 
   /** Flushes the groups that are due; resolves when their notifications are done. */
   async tick(now: number): Promise<void> {
+    this.expire(now);
     const due = [...this.groups.values()].filter((g) => !g.flushing && g.nextFlush <= now);
     await Promise.all(due.map((group) => this.flush(group, now)));
   }
@@ -152,16 +167,54 @@ export class Dispatcher {
     return [...this.alerts.values()].map((alert) => {
       const silence = this.deps.silences.muting(alert.labels, now);
       const ack = this.deps.acks.of(alert.fingerprint, alert.startsAt);
+      const groups = [...this.groups.values()].filter((g) => g.alerts.has(alert.fingerprint));
+      const inhibitedBy = this.inhibitors(alert);
       return {
         alert,
-        groups: [...this.groups.values()]
-          .filter((g) => g.alerts.has(alert.fingerprint))
-          .map((g) => g.key),
+        groups: groups.map((g) => g.key),
+        receivers: [...new Set(groups.map((g) => g.route.receiver))],
         ...(silence && { silencedBy: silence.id }),
-        inhibited: this.inhibited(alert),
+        inhibited: inhibitedBy.length > 0,
+        inhibitedBy,
+        mutedBy: [
+          ...new Set(
+            groups.flatMap((g) =>
+              g.route.mute.filter((name) => !routeOpen([name], [], this.intervals, now)),
+            ),
+          ),
+        ],
         ...(ack && { acknowledgedBy: ack.by }),
       };
     });
+  }
+
+  /** The groups as the routes form them, for the API and the console. */
+  groupsView(): GroupView[] {
+    return [...this.groups.values()].map((g) => ({
+      key: g.key,
+      id: g.id,
+      receiver: g.route.receiver,
+      labels: g.labels,
+      fingerprints: [...g.alerts.keys()],
+    }));
+  }
+
+  /** The receiver names the configuration knows. */
+  receivers(): string[] {
+    return [...this.integrations.keys()];
+  }
+
+  /**
+   * Alerts posted through the API resolve when their endsAt passes without a newer post (as in
+   * Alertmanager: Prometheus re-sends what still fires). Detector alerts resolve by event.
+   */
+  expire(now: number): void {
+    for (const alert of [...this.alerts.values()])
+      if (alert.status === "firing" && alert.endsAt !== null && alert.endsAt <= now)
+        this.insert(
+          { ...alert, status: "resolved", sentAt: Math.max(alert.sentAt, alert.endsAt) },
+          now,
+        );
   }
 
   private everNotified(route: Route, key: string, fingerprint: string): boolean {
@@ -169,18 +222,24 @@ export class Dispatcher {
   }
 
   private inhibited(target: Alert): boolean {
-    if (target.status !== "firing") return false;
-    return this.inhibitions.some(
-      (rule) =>
-        rule.target(target.labels) &&
-        [...this.alerts.values()].some(
-          (source) =>
-            source.fingerprint !== target.fingerprint &&
-            source.status === "firing" &&
-            rule.source(source.labels) &&
-            rule.equal.every((l) => source.labels[l] === target.labels[l]),
-        ),
-    );
+    return this.inhibitors(target).length > 0;
+  }
+
+  private inhibitors(target: Alert): string[] {
+    if (target.status !== "firing") return [];
+    const found = new Set<string>();
+    for (const rule of this.inhibitions) {
+      if (!rule.target(target.labels)) continue;
+      for (const source of this.alerts.values())
+        if (
+          source.fingerprint !== target.fingerprint &&
+          source.status === "firing" &&
+          rule.source(source.labels) &&
+          rule.equal.every((l) => source.labels[l] === target.labels[l])
+        )
+          found.add(source.fingerprint);
+    }
+    return [...found];
   }
 
   private async flush(group: Group, now: number): Promise<void> {
@@ -212,7 +271,8 @@ export class Dispatcher {
       for (const [fingerprint, alert] of group.alerts)
         if (alert.status === "resolved" && !told.some((e) => e.firing.includes(fingerprint)))
           group.alerts.delete(fingerprint);
-      if (group.alerts.size === 0) this.groups.delete(group.key);
+      if (group.alerts.size === 0 && this.groups.get(group.key) === group)
+        this.groups.delete(group.key);
     }
   }
 

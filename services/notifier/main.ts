@@ -23,12 +23,60 @@ import { createDelivery } from "./delivery.js";
 import { Dispatcher } from "./dispatcher.js";
 import type { Send } from "./receivers/api.js";
 import { RECEIVER_KINDS } from "./receivers/registry.js";
-import { notifierSettings, type Alerting, type NotifierSettings } from "./settings.js";
+import {
+  notifierSettings,
+  readAlertmanagerFile,
+  type Alerting,
+  type NotifierSettings,
+} from "./settings.js";
+import { alertmanagerApi } from "./alertmanager-api.js";
+import { readFileSync } from "node:fs";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { Acks, logKey, NotificationLog, Silences } from "./stores.js";
 
 export interface NotifierOptions {
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** What POST /-/reload reads (by default: the alertmanager.yml or VIGIL_CONFIG again). */
+  reload?: () => { alerting: Alerting; resolveTimeout: number };
+}
+
+/** The routing configuration as it is now on disk. */
+function reloadRouting(settings: NotifierSettings): { alerting: Alerting; resolveTimeout: number } {
+  if (settings.alertmanager) return readAlertmanagerFile(settings.alertmanager.config);
+  if (process.env.VIGIL_CONFIG) {
+    const fresh = loadConfig(notifierSettings);
+    return { alerting: fresh.alerting, resolveTimeout: fresh.resolveTimeout };
+  }
+  return { alerting: settings.alerting, resolveTimeout: settings.resolveTimeout };
+}
+
+// Keys whose values are secrets in an alertmanager.yml: GET /api/v2/status shows <secret>.
+const SECRET_KEYS =
+  /^(api_url|slack_api_url|service_key|routing_key|auth_password|smtp_auth_password|url|api_key|token|password|pagerduty_url)$/;
+
+/** The configuration as given, secrets masked, for GET /api/v2/status (amtool config show). */
+function originalConfig(settings: NotifierSettings): string {
+  let doc: unknown = { alerting: settings.alerting };
+  if (settings.alertmanager) {
+    try {
+      doc = parseYaml(readFileSync(settings.alertmanager.config, "utf8"));
+    } catch {
+      return "";
+    }
+  }
+  const mask = (node: unknown): unknown =>
+    Array.isArray(node)
+      ? node.map(mask)
+      : typeof node === "object" && node !== null
+        ? Object.fromEntries(
+            Object.entries(node).map(([k, v]) => [
+              k,
+              SECRET_KEYS.test(k) && typeof v === "string" ? "<secret>" : mask(v),
+            ]),
+          )
+        : node;
+  return stringifyYaml(mask(doc));
 }
 
 export async function startNotifier(
@@ -48,7 +96,8 @@ export async function startNotifier(
   let loaded = false;
   // Until silences and acknowledgements are read, the API answers 503, not "no such path".
   const starting = (req: IncomingMessage, res: ServerResponse) => {
-    if (!(req.url ?? "").startsWith("/api/")) return false;
+    if ((req.url ?? "").startsWith("/-/healthy")) return (void res.writeHead(200).end("OK"), true);
+    if (!/^\/(api\/|-\/)/.test(req.url ?? "")) return false;
     res
       .writeHead(503, { "content-type": "application/json", "retry-after": "1" })
       .end(JSON.stringify({ error: "starting: reading silences and acknowledgements" }));
@@ -140,6 +189,30 @@ export async function startNotifier(
     },
   });
   loaded = true;
+  // Routing can be read again while running (POST /-/reload, as Alertmanager): groups are formed
+  // anew, the notification log stays, so nothing already told is told again.
+  let alerting = settings.alerting;
+  let resolveTimeout = settings.resolveTimeout;
+  const reload = () => {
+    const next = options.reload?.() ?? reloadRouting(settings);
+    buildSenders(next.alerting);
+    dispatcher.reconfigure(next.alerting, now());
+    alerting = next.alerting;
+    resolveTimeout = next.resolveTimeout;
+    logger.info({ receivers: [...senders.keys()] }, "routing configuration reloaded");
+  };
+  const startedAt = now();
+  const v2 = alertmanagerApi({
+    producer,
+    topics: { alerts: cfg.alerts, alertsState: cfg.alertsState, silences: cfg.silences },
+    silences,
+    dispatcher: () => (holder.active ? dispatcher : undefined),
+    receivers: () => alerting.receivers.map((r) => r.name),
+    resolveTimeout: () => resolveTimeout,
+    original: () => originalConfig(settings),
+    startedAt,
+    now,
+  });
   routes.handle = notifierApi({
     producer,
     topics: { silences: cfg.silences, acks: cfg.acks },
@@ -147,6 +220,9 @@ export async function startNotifier(
     dispatcher: () => (holder.active ? dispatcher : undefined),
     ...(settings.api.token && { token: readSecret(settings.api.token) }),
     now,
+    extra: v2,
+    reload,
+    ready: () => loaded,
   });
 
   // Becoming the active instance: restore alerts and the notification log first.

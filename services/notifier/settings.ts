@@ -310,14 +310,20 @@ export const notifierSettings = baseSettings
       });
       return z.NEVER;
     }
-    if (alerting) return { ...rest, alerting, resolveTimeout: resolveTimeout ?? 300_000 };
+    if (alerting)
+      return {
+        ...rest,
+        alerting,
+        resolveTimeout: resolveTimeout ?? 300_000,
+        alertmanager: undefined as { config: string } | undefined,
+      };
     try {
       const loaded = readAlertmanagerFile(alertmanager!.config);
       return {
         ...rest,
         alerting: loaded.alerting,
         resolveTimeout: resolveTimeout ?? loaded.resolveTimeout,
-        alertmanager,
+        alertmanager: alertmanager as { config: string } | undefined,
       };
     } catch (error) {
       ctx.addIssue({

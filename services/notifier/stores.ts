@@ -38,7 +38,7 @@ export interface SilenceInput {
 }
 
 /** Checks a request for a silence and makes the record; errors name the field. */
-export function newSilence(input: SilenceInput, now: number): Silence {
+export function newSilence(input: SilenceInput, now: number, id: string = randomUUID()): Silence {
   if (!input.createdBy?.trim()) throw new SilenceError("createdBy: say who creates the silence");
   if (!input.comment?.trim()) throw new SilenceError("comment: say why");
   try {
@@ -52,7 +52,7 @@ export function newSilence(input: SilenceInput, now: number): Silence {
   if (!Number.isFinite(endsAt) || endsAt <= startsAt)
     throw new SilenceError("endsAt: give a duration or an end after the start");
   return {
-    id: randomUUID(),
+    id,
     matchers: input.matchers,
     startsAt,
     endsAt,

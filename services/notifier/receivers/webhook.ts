@@ -27,13 +27,15 @@ export function alertmanagerPayload(n: Notification, maxAlerts = 0): object {
       status: a.status,
       labels: a.labels,
       annotations: {
+        ...a.extraAnnotations,
         summary: a.annotations.summary,
         ...(a.annotations.description && { description: a.annotations.description }),
         ...(a.annotations.runbook_url && { runbook_url: a.annotations.runbook_url }),
       },
       startsAt: iso(a.startsAt),
-      endsAt: iso(a.endsAt),
-      generatorURL: n.externalUrl,
+      // A firing alert has not ended: Alertmanager writes Go's zero time.
+      endsAt: iso(a.status === "firing" ? null : a.endsAt),
+      generatorURL: a.generatorUrl ?? n.externalUrl,
       fingerprint: a.fingerprint,
     })),
   };
