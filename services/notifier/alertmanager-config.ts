@@ -264,10 +264,8 @@ export function fromAlertmanager(doc: unknown, origin = "alertmanager.yml"): Fro
       const url = str(c.url, `${p}.url`) ?? str(global.pagerduty_url, "global.pagerduty_url");
       return {
         routing_key: key,
-        // Alertmanager's global pagerduty_url is the v2 endpoint's host: the path is Vigil's.
-        ...(url !== undefined && {
-          url: url.endsWith("/enqueue") ? url : `${url.replace(/\/$/, "")}/v2/enqueue`,
-        }),
+        // Both are the whole Events v2 URL (Alertmanager's default: …/v2/enqueue).
+        ...(url !== undefined && { url }),
         send_resolved: c.send_resolved ?? SEND_RESOLVED.pagerduty,
       };
     });

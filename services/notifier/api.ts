@@ -160,7 +160,10 @@ export function notifierApi(deps: ApiDeps) {
     const path = (req.url ?? "/").split("?")[0]!;
     if (!path.startsWith("/api/") && !path.startsWith("/-/") && !deps.owns?.(path)) return false;
     handle(req, res, path).catch((error: unknown) => {
-      if (error instanceof SilenceError) reply(res, 400, { error: error.message });
+      // Alertmanager's API v2 answers errors as a JSON string; Vigil's v1 as {error}.
+      const v2 = path.startsWith("/api/v2/");
+      if (error instanceof SilenceError)
+        reply(res, 400, v2 ? error.message : { error: error.message });
       else reply(res, 500, { error: (error as Error).message });
     });
     return true;

@@ -100,7 +100,7 @@ describe("an alertmanager.yml", () => {
       write(`
 global:
   slack_api_url_file: ${secretFile}
-  pagerduty_url: http://127.0.0.1:2/
+  pagerduty_url: http://127.0.0.1:2/v2/enqueue
 route:
   receiver: chat
   routes:

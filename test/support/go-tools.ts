@@ -1,0 +1,36 @@
+// Real clients built from their Go modules at a tagged version (`go install`, through the Go
+// module proxy; release binaries cannot be downloaded here): amtool, Prometheus. Built once into
+// the stack's cache (shared by every clone on this machine), then reused.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { loadStackConfig } from "../../deploy/local/config.js";
+import { runStep } from "../../deploy/local/progress.js";
+
+export interface GoTool {
+  /** The binary's name, also the last element of the package path. */
+  name: string;
+  /** The package to install, e.g. github.com/prometheus/alertmanager/cmd/amtool. */
+  pkg: string;
+  version: string;
+}
+
+export const AMTOOL: GoTool = {
+  name: "amtool",
+  pkg: "github.com/prometheus/alertmanager/cmd/amtool",
+  version: "v0.28.1",
+};
+
+/** The path of the tool's binary, built first when this machine does not have it yet. */
+export async function goTool(tool: GoTool): Promise<string> {
+  const bin = join(loadStackConfig().cacheDir, "tools", `${tool.name}-${tool.version}`);
+  const path = join(bin, tool.name);
+  if (existsSync(path)) return path;
+  await runStep({
+    label: `${tool.name}: building ${tool.pkg}@${tool.version} with go install (once)`,
+    command: "go",
+    args: ["install", `${tool.pkg}@${tool.version}`],
+    env: { GOBIN: bin, GOTOOLCHAIN: "local", GOFLAGS: "-mod=mod" },
+    progressLine: /^go: downloading/,
+  });
+  return path;
+}
