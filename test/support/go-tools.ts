@@ -34,3 +34,10 @@ export async function goTool(tool: GoTool): Promise<string> {
   });
   return path;
 }
+
+/** Prometheus 3 (its Go module is versioned v0.3xx.y): minutes to build, so only in test:faults. */
+export const PROMETHEUS: GoTool = {
+  name: "prometheus",
+  pkg: "github.com/prometheus/prometheus/cmd/prometheus",
+  version: "v0.316.0",
+};

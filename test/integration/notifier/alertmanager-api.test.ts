@@ -149,7 +149,7 @@ describe("the notifier as Alertmanager", () => {
       await fetch(
         `${await urlOf(active)}/api/v2/alerts?filter=${encodeURIComponent(`cluster="${cluster}"`)}`,
       )
-    ).json()) as Array<Record<string, any>>;
+    ).json()) as Array<Record<string, unknown>>;
     expect(listed).toHaveLength(1);
     expect(listed[0]).toMatchObject({
       labels: prometheusAlert.labels,
@@ -198,7 +198,7 @@ describe("the notifier as Alertmanager", () => {
     expect(silenceId).toMatch(/^[0-9a-f-]{36}$/);
 
     const { stdout: listed } = await am("silence", "query", "-o", "json", `cluster=${cluster}`);
-    const silences = JSON.parse(listed) as Array<Record<string, any>>;
+    const silences = JSON.parse(listed) as Array<Record<string, unknown>>;
     expect(silences.map((s) => s.id)).toEqual([silenceId]);
     expect(silences[0]).toMatchObject({
       createdBy: "sre@example.org",
@@ -225,7 +225,7 @@ describe("the notifier as Alertmanager", () => {
       "-o",
       "json",
     );
-    expect((JSON.parse(withSilenced) as Array<Record<string, any>>)[0]!.status).toMatchObject({
+    expect((JSON.parse(withSilenced) as Array<Record<string, unknown>>)[0]!.status).toMatchObject({
       state: "suppressed",
       silencedBy: [silenceId],
     });
@@ -239,7 +239,7 @@ describe("the notifier as Alertmanager", () => {
       "json",
       `cluster=${cluster}`,
     );
-    expect((JSON.parse(expired) as Array<Record<string, any>>)[0]).toMatchObject({
+    expect((JSON.parse(expired) as Array<Record<string, unknown>>)[0]).toMatchObject({
       id: silenceId,
       status: { state: "expired" },
     });
