@@ -29,6 +29,7 @@ export const SCHEMA_VERSIONS: readonly SchemaVersion[] = [
   { id: 701, subject: "notification-log", version: 1, file: "notification-log.v1.avsc" },
   { id: 801, subject: "silence", version: 1, file: "silence.v1.avsc" },
   { id: 901, subject: "ack", version: 1, file: "ack.v1.avsc" },
+  { id: 902, subject: "ack", version: 2, file: "ack.v2.avsc" },
 ];
 
 const avroDir = join(dirname(fileURLToPath(import.meta.url)), "avro");

@@ -120,6 +120,8 @@ export interface Acknowledgement {
   by: string;
   comment: string;
   at: number;
+  /** Taken back: the alert repeats and escalates again. */
+  withdrawn?: boolean;
 }
 
 /** Subject name → the TypeScript shape of its latest version. */

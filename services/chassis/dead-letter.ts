@@ -103,3 +103,23 @@ export function normaliseHeaders(
   }
   return out;
 }
+
+/** Header a replayed record carries: the dead-letter topic, partition and offset it came from. */
+export const REPLAY_HEADER = "vigil-replayed-from";
+
+/**
+ * The record a dead letter replays as — its original key, bytes and headers, to the topic it came
+ * from — or undefined when the letter holds the record by reference only (see `omitted`).
+ */
+export function replayRecord(
+  letter: DeadLetter,
+  from: { topic: string; partition: number; offset: string },
+): OutboundRecord | undefined {
+  if (letter.value === null) return undefined;
+  return {
+    topic: letter.originalTopic,
+    key: letter.key,
+    value: letter.value,
+    headers: { ...letter.headers, [REPLAY_HEADER]: `${from.topic}:${from.partition}:${from.offset}` },
+  };
+}

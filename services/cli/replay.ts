@@ -5,6 +5,7 @@
 import type { Kafka } from "kafkajs";
 import { decode } from "../../schemas/codec.js";
 import type { DeadLetter } from "../../schemas/types.js";
+import { replayRecord } from "../chassis/dead-letter.js";
 import type { OutboundRecord, OutputProducer } from "../chassis/producer.js";
 import { readToEnd } from "../chassis/read-to-end.js";
 
@@ -27,7 +28,7 @@ export interface ReplayResult {
   byReference: number;
 }
 
-export const REPLAY_HEADER = "vigil-replayed-from";
+export { REPLAY_HEADER } from "../chassis/dead-letter.js";
 
 export function matches(letter: DeadLetter, filter: ReplayFilter): boolean {
   return (
@@ -56,19 +57,16 @@ export async function replayDeadLetters(options: {
         result.scanned += 1;
         const letter = decode("dead-letter", message.value);
         if (!matches(letter, filter)) continue;
-        if (letter.value === null) {
+        const record = replayRecord(letter, {
+          topic: deadLetterTopic,
+          partition,
+          offset: message.offset,
+        });
+        if (!record) {
           if (letter.omitted?.value !== undefined) result.byReference += 1;
           continue;
         }
-        out.push({
-          topic: letter.originalTopic,
-          key: letter.key,
-          value: letter.value,
-          headers: {
-            ...letter.headers,
-            [REPLAY_HEADER]: `${deadLetterTopic}:${partition}:${message.offset}`,
-          },
-        });
+        out.push(record);
         result.byTopic[letter.originalTopic] = (result.byTopic[letter.originalTopic] ?? 0) + 1;
       }
       if (!dryRun) await producer.send(out);

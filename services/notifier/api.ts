@@ -15,7 +15,8 @@ import type { OutputProducer } from "../chassis/producer.js";
 import { duration } from "../chassis/config.js";
 import { acknowledge, addSilence, expireSilence } from "./commands.js";
 import type { Dispatcher } from "./dispatcher.js";
-import { SilenceError, type Silences } from "./stores.js";
+import { SilenceError, type Acks, type Silences } from "./stores.js";
+import { consoleFile, CONSOLE_HEADERS } from "./console/console-api.js";
 import type { ApiReply, ApiRequest } from "./alertmanager-api.js";
 
 export interface ApiDeps {
@@ -32,6 +33,8 @@ export interface ApiDeps {
   ready: () => boolean;
   /** Further paths `extra` answers (the console's pages). */
   owns?: (path: string) => boolean;
+  /** Applied at once, so the console shows an acknowledgement without waiting for the topic. */
+  acks?: Acks;
 }
 
 const MAX_BODY = 64 * 1024;
@@ -65,11 +68,21 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 /** Posted alerts come in batches (Prometheus sends up to 64 KiB…some MiB at once). */
 const MAX_ALERTS_BODY = 8 * 1024 * 1024;
 
+/** `Bearer <token>`, or — so a browser can open the console — basic auth with the token as password. */
 function authorised(req: IncomingMessage, token: string | undefined): boolean {
   if (token === undefined) return true;
-  const given = Buffer.from(req.headers.authorization ?? "");
-  const wanted = Buffer.from(`Bearer ${token}`);
-  return given.length === wanted.length && timingSafeEqual(given, wanted);
+  const header = req.headers.authorization ?? "";
+  const same = (given: string) => {
+    const a = Buffer.from(given);
+    const b = Buffer.from(token);
+    return a.length === b.length && timingSafeEqual(a, b);
+  };
+  if (header.startsWith("Bearer ")) return same(header.slice(7));
+  if (header.startsWith("Basic ")) {
+    const decoded = Buffer.from(header.slice(6), "base64").toString("utf8");
+    return same(decoded.slice(decoded.indexOf(":") + 1));
+  }
+  return false;
 }
 
 export function notifierApi(deps: ApiDeps) {
@@ -78,8 +91,19 @@ export function notifierApi(deps: ApiDeps) {
     if (path === "/-/healthy") return void res.writeHead(200).end("OK");
     if (path === "/-/ready")
       return void res.writeHead(deps.ready() ? 200 : 503).end(deps.ready() ? "OK" : "starting");
-    if (!authorised(req, deps.token))
+    if (!authorised(req, deps.token)) {
+      res.setHeader("www-authenticate", 'Basic realm="Vigil", charset="UTF-8"');
       return reply(res, 401, { error: "authorization: bearer token required" });
+    }
+    if (method === "GET" && path === "/")
+      return void res.writeHead(302, { location: "/console/" }).end();
+    if (method === "GET") {
+      const file = consoleFile(path);
+      if (file)
+        return void res
+          .writeHead(200, { "content-type": file.type, ...CONSOLE_HEADERS })
+          .end(file.body);
+    }
     if (path === "/-/reload" && method === "POST") {
       try {
         deps.reload();
@@ -143,15 +167,22 @@ export function notifierApi(deps: ApiDeps) {
       return reply(res, 200, expired);
     }
     const ack = /^\/api\/v1\/alerts\/([^/]+)\/ack$/.exec(path);
-    if (ack && method === "POST") {
+    if (ack && (method === "POST" || method === "DELETE")) {
+      // DELETE takes an acknowledgement back: the alert repeats and escalates again.
       const body = await readJson(req);
       const made = await acknowledge(
         deps.producer,
         deps.topics.acks,
-        { fingerprint: ack[1]!, by: String(body.by ?? ""), comment: String(body.comment ?? "") },
+        {
+          fingerprint: ack[1]!,
+          by: String(body.by ?? ""),
+          comment: String(body.comment ?? ""),
+          withdrawn: method === "DELETE",
+        },
         deps.now(),
       );
-      return reply(res, 201, made);
+      deps.acks?.apply(made);
+      return reply(res, method === "POST" ? 201 : 200, made);
     }
     reply(res, 404, { error: `no ${method} ${path}` });
   }

@@ -35,7 +35,7 @@ export async function expireSilence(
 export async function acknowledge(
   producer: OutputProducer,
   topic: string,
-  input: { fingerprint: string; by: string; comment?: string },
+  input: { fingerprint: string; by: string; comment?: string; withdrawn?: boolean },
   now: number,
 ): Promise<Acknowledgement> {
   if (!/^[0-9a-f]{16}$/.test(input.fingerprint ?? ""))
@@ -46,6 +46,7 @@ export async function acknowledge(
     by: input.by.trim(),
     comment: input.comment ?? "",
     at: now,
+    withdrawn: input.withdrawn ?? false,
   };
   await producer.send([{ topic, key: ack.fingerprint, value: encode("ack", ack) }]);
   return ack;

@@ -9,7 +9,7 @@
 // What each receiver was told is in the notification log, so a restart or the standby instance
 // taking over notifies nothing again before it is due.
 import type { z } from "zod";
-import type { Alert, NotificationLogEntry } from "../../schemas/types.js";
+import type { Acknowledgement, Alert, NotificationLogEntry } from "../../schemas/types.js";
 import type { Logger } from "../chassis/logger.js";
 import { compileMatchers, type LabelMatch } from "./matchers.js";
 import type { Notification } from "./receivers/api.js";
@@ -60,6 +60,17 @@ export interface AlertView {
   /** Time intervals muting a route it is on, now. */
   mutedBy: string[];
   acknowledgedBy?: string;
+  ack?: Acknowledgement;
+}
+
+export interface EscalationView {
+  policy: string;
+  step: number;
+  /** How long after the alert started, unacknowledged, this step is taken. */
+  after: number;
+  receiver: string;
+  /** When the step's receiver was told, if it was. */
+  sentAt?: number;
 }
 
 export interface GroupView {
@@ -183,7 +194,7 @@ export class Dispatcher {
             ),
           ),
         ],
-        ...(ack && { acknowledgedBy: ack.by }),
+        ...(ack && { acknowledgedBy: ack.by, ack }),
       };
     });
   }
@@ -197,6 +208,29 @@ export class Dispatcher {
       labels: g.labels,
       fingerprints: [...g.alerts.keys()],
     }));
+  }
+
+  /** The escalation steps of the routes an alert is on, and when each was sent for it. */
+  escalationOf(fingerprint: string): EscalationView[] {
+    const out: EscalationView[] = [];
+    for (const group of this.groups.values()) {
+      if (!group.alerts.has(fingerprint) || !group.route.escalation) continue;
+      const policy = this.policies.get(group.route.escalation);
+      if (!policy) continue;
+      policy.steps.forEach((step, i) => {
+        const told = this.told(step.receiver, `${group.key}#escalation-${i + 1}`).filter((e) =>
+          e.firing.includes(fingerprint),
+        );
+        out.push({
+          policy: policy.name,
+          step: i + 1,
+          after: step.after,
+          receiver: step.receiver,
+          ...(told.length > 0 && { sentAt: Math.min(...told.map((e) => e.at)) }),
+        });
+      });
+    }
+    return out;
   }
 
   /** The receiver names the configuration knows. */

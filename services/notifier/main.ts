@@ -30,6 +30,9 @@ import {
   type NotifierSettings,
 } from "./settings.js";
 import { alertmanagerApi } from "./alertmanager-api.js";
+import { consoleApi, ownsConsolePath } from "./console/console-api.js";
+import { DeadLetterTail, groupHealth } from "./pipeline-health.js";
+import type { Admin } from "kafkajs";
 import { readFileSync } from "node:fs";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { Acks, logKey, NotificationLog, Silences } from "./stores.js";
@@ -89,6 +92,7 @@ export async function startNotifier(
   const silences = new Silences();
   const acks = new Acks();
   const holder: {
+    admin?: Admin;
     consumer?: BatchConsumer;
     dispatcher?: Dispatcher;
     active?: ReadonlySet<string>;
@@ -180,12 +184,25 @@ export async function startNotifier(
     maxWaitTimeInMs: 250,
   });
   await tail.connect();
-  await tail.subscribe({ topics: [cfg.silences, cfg.acks], fromBeginning: true });
+  // The dead-letter topic too, for the console: counts by reason, the latest letters.
+  const letters = new DeadLetterTail();
+  await tail.subscribe({
+    topics: [cfg.silences, cfg.acks, settings.topics.deadLetter],
+    fromBeginning: true,
+  });
   await tail.run({
-    eachMessage: async ({ topic, message }) => {
+    eachMessage: async ({ topic, partition, message }) => {
       if (!message.value) return;
-      if (topic === cfg.silences) silences.apply(decode("silence", message.value));
-      else acks.apply(decode("ack", message.value));
+      try {
+        if (topic === cfg.silences) silences.apply(decode("silence", message.value));
+        else if (topic === cfg.acks) acks.apply(decode("ack", message.value));
+        else letters.apply(partition, message.offset, decode("dead-letter", message.value));
+      } catch (error) {
+        logger.warn(
+          { err: error, topic, partition, offset: message.offset },
+          "unreadable record skipped",
+        );
+      }
     },
   });
   loaded = true;
@@ -213,14 +230,31 @@ export async function startNotifier(
     startedAt,
     now,
   });
+  const consoleHandle = consoleApi({
+    dispatcher: () => (holder.active ? dispatcher : undefined),
+    log,
+    letters,
+    deadLetterTopic: settings.topics.deadLetter,
+    groups: groupHealth(async () => {
+      if (!holder.admin) {
+        holder.admin = kafka.admin();
+        await holder.admin.connect();
+      }
+      return holder.admin;
+    }),
+    producer,
+    now,
+  });
   routes.handle = notifierApi({
     producer,
     topics: { silences: cfg.silences, acks: cfg.acks },
     silences,
+    acks,
     dispatcher: () => (holder.active ? dispatcher : undefined),
     ...(settings.api.token && { token: readSecret(settings.api.token) }),
     now,
-    extra: v2,
+    extra: async (req) => (await v2(req)) ?? (await consoleHandle(req)),
+    owns: ownsConsolePath,
     reload,
     ready: () => loaded,
   });
@@ -308,6 +342,7 @@ export async function startNotifier(
       await consumer.stop();
       await Promise.all(flushing);
       await tail.disconnect();
+      await holder.admin?.disconnect();
       await stop();
     },
   };

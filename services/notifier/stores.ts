@@ -6,15 +6,45 @@ import { compileMatchers, type LabelMatch } from "./matchers.js";
 
 export const logKey = (receiver: string, groupKey: string) => `${receiver}|${groupKey}`;
 
-/** What each receiver was last told about each group. */
+/** What each receiver was last told about each group, and (bounded) what each alert was told. */
 export class NotificationLog {
   private entries = new Map<string, NotificationLogEntry>();
+  private byAlert = new Map<string, NotificationLogEntry[]>();
+  private static readonly PER_ALERT = 50;
+  private static readonly ALERTS = 10_000;
+
+  /** What receivers were told about this alert, oldest first (the latest 50). */
+  history(fingerprint: string): NotificationLogEntry[] {
+    return this.byAlert.get(fingerprint) ?? [];
+  }
+
+  private remember(entry: NotificationLogEntry): void {
+    for (const fingerprint of new Set([...entry.firing, ...entry.resolved])) {
+      let list = this.byAlert.get(fingerprint);
+      if (!list) {
+        if (this.byAlert.size >= NotificationLog.ALERTS)
+          this.byAlert.delete(this.byAlert.keys().next().value!);
+        this.byAlert.set(fingerprint, (list = []));
+      }
+      if (
+        list.some(
+          (e) =>
+            e.at === entry.at && e.receiver === entry.receiver && e.groupKey === entry.groupKey,
+        )
+      )
+        continue;
+      list.push(entry);
+      list.sort((a, b) => a.at - b.at);
+      if (list.length > NotificationLog.PER_ALERT) list.shift();
+    }
+  }
 
   get(receiver: string, groupKey: string): NotificationLogEntry | undefined {
     return this.entries.get(logKey(receiver, groupKey));
   }
 
   apply(entry: NotificationLogEntry): void {
+    this.remember(entry);
     const known = this.entries.get(logKey(entry.receiver, entry.groupKey));
     if (!known || known.at <= entry.at)
       this.entries.set(logKey(entry.receiver, entry.groupKey), entry);
@@ -98,6 +128,6 @@ export class Acks {
   /** The acknowledgement of this firing of the alert (one made before it started again does not count). */
   of(fingerprint: string, startsAt: number): Acknowledgement | undefined {
     const ack = this.all.get(fingerprint);
-    return ack && ack.at >= startsAt ? ack : undefined;
+    return ack && !ack.withdrawn && ack.at >= startsAt ? ack : undefined;
   }
 }

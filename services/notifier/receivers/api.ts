@@ -107,3 +107,13 @@ export function title(n: Notification): string {
   const escalated = n.escalation ? ` (escalated, step ${n.escalation})` : "";
   return `[${n.status.toUpperCase()}:${count}] ${name}${escalated}`;
 }
+
+/** Where the notification's alert (or, for several, its group) is shown in the web console. */
+export function consoleLink(n: Notification): string {
+  const base = n.externalUrl.replace(/\/+$/, "");
+  const firing = firingOf(n);
+  const shown = firing.length > 0 ? firing : n.alerts;
+  return shown.length === 1
+    ? `${base}/console/#/alert/${shown[0]!.fingerprint}`
+    : `${base}/console/#/group/${n.groupId}`;
+}

@@ -3,7 +3,14 @@
 import nodemailer from "nodemailer";
 import { z } from "zod";
 import { readSecret, secretRef } from "../../chassis/settings.js";
-import { DeliveryError, defineReceiver, firingOf, title, type Notification } from "./api.js";
+import {
+  consoleLink,
+  DeliveryError,
+  defineReceiver,
+  firingOf,
+  title,
+  type Notification,
+} from "./api.js";
 import { htmlText, lineText, safeUrl } from "./text.js";
 
 const escape = htmlText;
@@ -20,7 +27,7 @@ export function emailContent(n: Notification): { subject: string; text: string; 
         .map(([k, v]) => `${k}=${v}`)
         .join(" ")}${a.annotations.runbook_url ? `\n  runbook: ${a.annotations.runbook_url}` : ""}`,
   );
-  const text = `${title(n)}\n\n${lines.join("\n\n")}\n\n${n.externalUrl}\n`;
+  const text = `${title(n)}\n\n${lines.join("\n\n")}\n\n${consoleLink(n)}\n`;
   const html = `<h2>${escape(title(n))}</h2><ul>${shown
     .map(
       (a) =>
@@ -30,7 +37,7 @@ export function emailContent(n: Notification): { subject: string; text: string; 
             .join(" "),
         )}</code>${runbookLink(a.annotations.runbook_url)}</li>`,
     )
-    .join("")}</ul><p><a href="${escape(n.externalUrl)}">Vigil</a></p>`;
+    .join("")}</ul><p><a href="${escape(consoleLink(n))}">Open in Vigil</a></p>`;
   return { subject: lineText(title(n), 200), text, html };
 }
 

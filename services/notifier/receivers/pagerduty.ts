@@ -5,7 +5,14 @@
 // plain lines without control characters, within PagerDuty's lengths.
 import { z } from "zod";
 import { readSecret, secretRef } from "../../chassis/settings.js";
-import { defineReceiver, firingOf, post, severityOf, type Notification } from "./api.js";
+import {
+  consoleLink,
+  defineReceiver,
+  firingOf,
+  post,
+  severityOf,
+  type Notification,
+} from "./api.js";
 import { lineText, safeUrl } from "./text.js";
 
 const optionalLine = (text: string | undefined) =>
@@ -45,7 +52,7 @@ export function pagerDutyEvent(n: Notification, routingKey: string): object {
     },
     ...(runbook && { links: [{ href: runbook, text: "Runbook" }] }),
     client: "Vigil",
-    client_url: n.externalUrl,
+    client_url: consoleLink(n),
   };
 }
 

@@ -5,7 +5,15 @@
 // (text.ts): a label cannot write a link, a mention or a channel ping.
 import { z } from "zod";
 import { readSecret, secretRef } from "../../chassis/settings.js";
-import { defineReceiver, firingOf, post, severityOf, title, type Notification } from "./api.js";
+import {
+  consoleLink,
+  defineReceiver,
+  firingOf,
+  post,
+  severityOf,
+  title,
+  type Notification,
+} from "./api.js";
 import { safeUrl, slackText } from "./text.js";
 
 const COLOURS = { critical: "#E01E5A", major: "#ECB22E", minor: "#36C5F0", resolved: "#2EB67D" };
@@ -38,14 +46,15 @@ export function slackMessage(n: Notification, channel?: string): object {
         text: cut(`*${slackText(k)}*\n${slackText(v)}`, 2000),
       })),
     });
-  if (runbook)
-    blocks.push({
-      type: "actions",
-      elements: [
-        { type: "button", text: { type: "plain_text", text: "Runbook" }, url: runbook },
-        { type: "button", text: { type: "plain_text", text: "Silence / ack" }, url: n.externalUrl },
-      ],
-    });
+  blocks.push({
+    type: "actions",
+    elements: [
+      ...(runbook
+        ? [{ type: "button", text: { type: "plain_text", text: "Runbook" }, url: runbook }]
+        : []),
+      { type: "button", text: { type: "plain_text", text: "Silence / ack" }, url: consoleLink(n) },
+    ],
+  });
   blocks.push({
     type: "context",
     elements: [
