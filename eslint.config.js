@@ -20,4 +20,25 @@ export default tseslint.config(
     files: ["**/*.mjs", "**/*.js"],
     languageOptions: { globals: { process: "readonly", console: "readonly" } },
   },
+  {
+    // The web console runs in the browser.
+    files: ["services/notifier/console/*.js"],
+    languageOptions: {
+      sourceType: "script",
+      globals: Object.fromEntries(
+        [
+          "document",
+          "window",
+          "location",
+          "localStorage",
+          "fetch",
+          "URL",
+          "URLSearchParams",
+          "Node",
+          "setTimeout",
+          "clearTimeout",
+        ].map((name) => [name, "readonly"]),
+      ),
+    },
+  },
 );

@@ -120,6 +120,9 @@ export function replayRecord(
     topic: letter.originalTopic,
     key: letter.key,
     value: letter.value,
-    headers: { ...letter.headers, [REPLAY_HEADER]: `${from.topic}:${from.partition}:${from.offset}` },
+    headers: {
+      ...letter.headers,
+      [REPLAY_HEADER]: `${from.topic}:${from.partition}:${from.offset}`,
+    },
   };
 }

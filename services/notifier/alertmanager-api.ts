@@ -139,7 +139,12 @@ export function alertFromPost(
 
 /** A silence's matchers as the API writes them. */
 export function apiMatchers(text: string) {
-  return parseMatchers(text).map((m) => ({
+  return toApiMatchers(parseMatchers(text));
+}
+
+/** Matchers in the API's shape: name, value, isRegex, isEqual. */
+export function toApiMatchers(matchers: Matcher[]) {
+  return matchers.map((m) => ({
     name: m.label,
     value: m.value,
     isRegex: m.op === "=~" || m.op === "!~",

@@ -68,7 +68,8 @@ export function groupHealth(admin: () => Promise<Admin>, prefix = "vigil-", cach
     const a = await admin();
     const { groups } = await a.listGroups();
     const ids = groups
-      .filter((g) => g.groupId.startsWith(prefix) && !g.groupId.includes("-read-"))
+      // Not the throwaway groups services read or follow topics with.
+      .filter((g) => g.groupId.startsWith(prefix) && !/-(read|tail)-/.test(g.groupId))
       .map((g) => g.groupId)
       .sort();
     if (ids.length === 0) return [];

@@ -15,9 +15,10 @@ import { fileURLToPath } from "node:url";
 import type { DeadLetter } from "../../../schemas/types.js";
 import { replayRecord } from "../../chassis/dead-letter.js";
 import type { OutputProducer } from "../../chassis/producer.js";
-import type { ApiReply, ApiRequest } from "../alertmanager-api.js";
+import { toApiMatchers, type ApiReply, type ApiRequest } from "../alertmanager-api.js";
 import type { AlertView, Dispatcher } from "../dispatcher.js";
-import { compileMatchers, MatcherError } from "../matchers.js";
+import { compileMatcherSet } from "../../chassis/label-matchers.js";
+import { MatcherError, readMatchers } from "../matchers.js";
 import type { NotificationLog } from "../stores.js";
 import type { DeadLetterTail, GroupHealth } from "../pipeline-health.js";
 
@@ -162,13 +163,15 @@ export function consoleApi(deps: ConsoleDeps) {
         .split("\n")
         .map((l) => l.trim())
         .filter(Boolean);
-      if (lines.length === 0) return { status: 200, body: { matching: [] } };
+      if (lines.length === 0) return { status: 200, body: { matching: [], matchers: [] } };
       try {
-        const match = compileMatchers(lines);
+        const parsed = readMatchers(lines);
+        const match = compileMatcherSet(parsed);
         const matching = (dispatcher?.view(now) ?? [])
           .filter((v) => v.alert.status === "firing" && match(v.alert.labels))
           .map((v) => ({ fingerprint: v.alert.fingerprint, labels: v.alert.labels }));
-        return { status: 200, body: { matching } };
+        // As the API v2 takes them, so the page can post the silence as written.
+        return { status: 200, body: { matching, matchers: toApiMatchers(parsed) } };
       } catch (error) {
         if (error instanceof MatcherError) return { status: 400, body: { error: error.message } };
         throw error;
