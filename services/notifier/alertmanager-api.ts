@@ -397,8 +397,9 @@ export function alertmanagerApi(deps: AlertmanagerApiDeps) {
         body: {
           cluster: { name: "vigil", status: "ready", peers: [] },
           versionInfo: {
-            version: "0.28.1-vigil",
-            revision: "vigil",
+            // Karma checks the version against ">=0.17.0"; a pre-release suffix would fail that.
+            version: "0.28.1",
+            revision: "vigil-notifier",
             branch: "main",
             buildUser: "vigil",
             buildDate: "",
