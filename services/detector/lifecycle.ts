@@ -111,6 +111,9 @@ export function alertEvent(rule: Rule, alert: AlertTrack, details: EventDetails)
     resend: details.resend ?? false,
     flapping: alert.flapping,
     sentAt: details.now,
+    extraAnnotations: {},
+    generatorUrl: null,
+    source: "detector",
   };
 }
 

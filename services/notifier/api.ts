@@ -68,6 +68,17 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 /** Posted alerts come in batches (Prometheus sends up to 64 KiB…some MiB at once). */
 const MAX_ALERTS_BODY = 8 * 1024 * 1024;
 
+/** Whether a browser sent this request from a page of another origin than this server. */
+function crossSite(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return req.headers["sec-fetch-site"] === "cross-site";
+  try {
+    return new URL(origin).host !== req.headers.host;
+  } catch {
+    return true;
+  }
+}
+
 /** `Bearer <token>`, or — so a browser can open the console — basic auth with the token as password. */
 function authorised(req: IncomingMessage, token: string | undefined): boolean {
   if (token === undefined) return true;
@@ -91,6 +102,10 @@ export function notifierApi(deps: ApiDeps) {
     if (path === "/-/healthy") return void res.writeHead(200).end("OK");
     if (path === "/-/ready")
       return void res.writeHead(deps.ready() ? 200 : 503).end(deps.ready() ? "OK" : "starting");
+    // A page on another site must not drive the (login-free on loopback) API from a browser:
+    // browsers say where a request comes from; a state change from elsewhere is refused.
+    if (method !== "GET" && method !== "HEAD" && crossSite(req))
+      return reply(res, 403, { error: "origin: requests from other sites are refused" });
     if (!authorised(req, deps.token)) {
       res.setHeader("www-authenticate", 'Basic realm="Vigil", charset="UTF-8"');
       return reply(res, 401, { error: "authorization: bearer token required" });

@@ -225,6 +225,21 @@ describe("the web console in a browser", () => {
     ).toBeUndefined();
   });
 
+  it("refuses a state change a page of another site sends through the browser", async () => {
+    const forged = await fetch(`${base}/api/v1/alerts/${ecc.fingerprint}/ack`, {
+      method: "POST",
+      headers: { origin: "https://evil.example", "content-type": "text/plain" },
+      body: JSON.stringify({ by: "mallory" }),
+    });
+    expect(forged.status).toBe(403);
+    const state = (await (await fetch(`${base}/api/v1/alerts`)).json()) as {
+      alerts: { alert: { fingerprint: string }; acknowledgedBy?: string }[];
+    };
+    expect(
+      state.alerts.find((a) => a.alert.fingerprint === ecc.fingerprint)?.acknowledgedBy,
+    ).toBeUndefined();
+  });
+
   it("browses a dead letter, its reason and record, and replays it to its topic", async () => {
     await waitFor("the dead letter on the health page", async () => {
       await page.goto(`${base}/console/#/alerts`);
