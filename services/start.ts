@@ -101,7 +101,9 @@ async function main(): Promise<void> {
   const started: { running: Running; port: number }[] = [];
   running.push(
     ...(await launchAll(specs, runDir, (r, port) => {
-      say(`✓ ${r.spec.name} on :${port} (pid ${r.child.pid})`);
+      say(
+        `✓ ${r.spec.name} on :${port} (pid ${r.child.pid})${r.spec.name === "notifier" ? ` — console: http://127.0.0.1:${port}/console/` : ""}`,
+      );
       started.push({ running: r, port });
     })),
   );

@@ -85,6 +85,8 @@ export function topology(o: TopologyOptions): ServiceSpec[] {
         silences: t.silences,
         acks: t.acks,
         tick: "500ms",
+        // Links in notifications open this notifier's console.
+        ...(o.basePort !== 0 && { externalUrl: `http://127.0.0.1:${port}` }),
       },
       alerting: o.alerting,
     },
