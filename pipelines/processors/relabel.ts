@@ -1,7 +1,8 @@
-// relabel: Prometheus relabelling (metric_relabel_configs) with Prometheus's semantics: the
-// actions replace, keep, drop, hashmod, labelmap, labeldrop and labelkeep; fully anchored regexes;
-// source labels joined by `separator`; `$1`, `${1}` and `${name}` in replacements; the metric
-// name as `__name__`. Rules run in order; a sample dropped by keep/drop is counted.
+// relabel: Prometheus relabelling (metric_relabel_configs) with Prometheus 3's semantics: the
+// actions replace, keep, drop, keepequal, dropequal, hashmod, labelmap, labeldrop, labelkeep,
+// lowercase and uppercase; fully anchored, dot-all regexes (RE2); source labels joined by
+// `separator`; `$1`, `${1}` and `${name}` in replacements and target labels; UTF-8 label names;
+// the metric name as `__name__`. Rules run in order; a sample dropped by keep/drop is counted.
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { labelRegex, labelRegexProblem } from "../../services/chassis/label-regex.js";
@@ -10,15 +11,38 @@ import { defineFunction } from "../api.js";
 const rule = z
   .strictObject({
     action: z
-      .enum(["replace", "keep", "drop", "hashmod", "labelmap", "labeldrop", "labelkeep"])
+      .enum([
+        "replace",
+        "keep",
+        "drop",
+        "keepequal",
+        "dropequal",
+        "hashmod",
+        "labelmap",
+        "labeldrop",
+        "labelkeep",
+        "lowercase",
+        "uppercase",
+      ])
       .default("replace"),
     source_labels: z.array(z.string()).default([]),
     separator: z.string().default(";"),
-    regex: z.string().default("(.*)"),
+    regex: z.string().optional(),
     target_label: z.string().optional(),
-    replacement: z.string().default("$1"),
+    replacement: z.string().optional(),
     modulus: z.number().int().positive().optional(),
   })
+  .superRefine((r, ctx) => {
+    if (r.action === "keepequal" || r.action === "dropequal")
+      for (const key of ["regex", "replacement", "modulus"] as const)
+        if (r[key] !== undefined)
+          ctx.addIssue({
+            code: "custom",
+            path: [key],
+            message: `must be left out for action ${r.action} (it compares source_labels with target_label)`,
+          });
+  })
+  .transform((r) => ({ ...r, regex: r.regex ?? "(.*)", replacement: r.replacement ?? "$1" }))
   .superRefine((r, ctx) => {
     const problem = labelRegexProblem(r.regex);
     if (problem)
@@ -27,7 +51,12 @@ const rule = z
         path: ["regex"],
         message: `not a valid regular expression: ${problem}`,
       });
-    if ((r.action === "replace" || r.action === "hashmod") && !r.target_label)
+    if (
+      ["replace", "hashmod", "keepequal", "dropequal", "lowercase", "uppercase"].includes(
+        r.action,
+      ) &&
+      !r.target_label
+    )
       ctx.addIssue({
         code: "custom",
         path: ["target_label"],
@@ -73,16 +102,29 @@ export function relabelLabels(
       case "drop":
         if (re.test(value)) return undefined;
         break;
+      case "keepequal":
+        if ((labels[r.target_label!] ?? "") !== value) return undefined;
+        break;
+      case "dropequal":
+        if ((labels[r.target_label!] ?? "") === value) return undefined;
+        break;
       case "replace": {
         const match = re.exec(value);
         if (!match) break;
         const target = expand(r.target_label!, match);
         const result = expand(r.replacement, match);
-        if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(target)) break;
+        // Prometheus 3 takes any UTF-8 name; an empty one is no label.
+        if (target === "") break;
         if (result === "") delete labels[target];
         else labels[target] = result;
         break;
       }
+      case "lowercase":
+        labels[r.target_label!] = value.toLowerCase();
+        break;
+      case "uppercase":
+        labels[r.target_label!] = value.toUpperCase();
+        break;
       case "hashmod":
         labels[r.target_label!] = hashmod(value, r.modulus!);
         break;
@@ -106,7 +148,7 @@ export function relabelLabels(
 export const relabel = defineFunction({
   name: "relabel",
   description:
-    "Prometheus relabelling: replace, keep, drop, hashmod, labelmap, labeldrop, labelkeep.",
+    "Prometheus relabelling: replace, keep, drop, keepequal, dropequal, hashmod, labelmap, labeldrop, labelkeep, lowercase, uppercase.",
   config: z.strictObject({ rules: z.array(rule).min(1) }),
   process(samples, config, context) {
     const kept = [];
