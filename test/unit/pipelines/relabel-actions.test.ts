@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
+import type { z } from "zod";
 import { relabel, relabelLabels } from "../../../pipelines/processors/relabel.js";
 
-const rules = (given: object[]) =>
-  (relabel.config as z.ZodType<{ rules: never[] }>).parse({ rules: given }).rules;
+type Rules = Parameters<typeof relabelLabels>[0];
+const rules = (given: object[]): Rules =>
+  (relabel.config as unknown as z.ZodType<{ rules: Rules }>).parse({ rules: given }).rules;
 const errorsOf = (given: object[]) => {
   const result = (relabel.config as z.ZodType).safeParse({ rules: given });
   return result.success ? [] : result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
