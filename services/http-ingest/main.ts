@@ -13,7 +13,7 @@ import { permanentProduceError } from "../chassis/kafka-errors.js";
 import { isMain, runMain, startService, type Service } from "../chassis/service.js";
 import { readSecret } from "../chassis/settings.js";
 import { HttpError, presentedToken, readBody } from "./http.js";
-import { parseBody, type Precision } from "./line-protocol.js";
+import { parseBody, utf8Body, type Precision } from "./line-protocol.js";
 import { parseLogLines } from "./logs.js";
 import { logRecords, metricRecords, samplesOf } from "./records.js";
 import { ingestSettings, type IngestSettings } from "./settings.js";
@@ -133,7 +133,7 @@ export async function startIngest(
             `precision: expected one of ns, us, ms, s, got "${url.searchParams.get("precision")}"`,
           );
         const { samples, stringFields } = samplesOf(
-          parseBody(body.toString("utf8"), precision),
+          parseBody(utf8Body(body), precision),
           receivedAt,
         );
         if (stringFields > 0) metrics.dropped.inc({ reason: "ingest_string_field" }, stringFields);

@@ -4,6 +4,7 @@ import {
   LineProtocolError,
   parseBody,
   parseLine,
+  utf8Body,
 } from "../../../services/http-ingest/line-protocol.js";
 import { parseLogLines } from "../../../services/http-ingest/logs.js";
 import { samplesOf } from "../../../services/http-ingest/records.js";
@@ -82,6 +83,48 @@ describe("line protocol ingest", () => {
 
   it("counts lines from one, skipping blanks and comments", () => {
     expect(() => parseBody("# header\n\ncpu v=1\ncpu v=oops\n")).toThrow("line 4: ");
+  });
+
+  it("reads a raw newline inside a string field, as Telegraf writes it, and counts lines past it", () => {
+    const points = parseBody('log,host=a msg="first\nsecond",v=1 1000000000\ncpu v=2');
+    expect(points.map((p) => p.fields)).toEqual([{ msg: "first\nsecond", v: 1 }, { v: 2 }]);
+    expect(() => parseBody('log msg="a\nb"\ncpu v=2\ncpu v=x')).toThrow("line 4: ");
+  });
+
+  it("takes repeated spaces between the sections and CRLF line ends", () => {
+    expect(parseBody("cpu    value=1.0     1257894000000000000\r\ncpu v=2\r\n")).toEqual([
+      { measurement: "cpu", tags: {}, fields: { value: 1 }, timestamp: 1257894000000 },
+      { measurement: "cpu", tags: {}, fields: { v: 2 } },
+    ]);
+  });
+
+  it("refuses integers and timestamps beyond 64 bits, negative unsigned integers, and repeated tags", () => {
+    expect(parseLine("cpu v=-9223372036854775808i", 1).fields.v).toBe(Number(-(2n ** 63n)));
+    expect(parseLine("cpu v=18446744073709551615u", 1).fields.v).toBe(Number(2n ** 64n - 1n));
+    expect(() => parseLine("cpu v=9223372036854775808i", 1)).toThrow(
+      'line 1: field "v": 9223372036854775808i is out of range for a 64-bit signed integer',
+    );
+    expect(() => parseLine("cpu v=18446744073709551616u", 1)).toThrow(
+      "out of range for a 64-bit unsigned integer",
+    );
+    expect(() => parseLine("cpu v=-1u", 1)).toThrow('field "v": unsigned integer -1u is negative');
+    expect(() => parseLine("cpu v=1 9223372036854775808", 1)).toThrow(
+      "timestamp 9223372036854775808 is out of the 64-bit range",
+    );
+    expect(() => parseLine("cpu,b=2,c=3,b=1 v=1", 1)).toThrow('duplicate tag key "b"');
+  });
+
+  it("refuses control characters in names and bytes that are not UTF-8, naming the line", () => {
+    expect(() => parseLine("x\u0001y v=1", 3)).toThrow(
+      'line 3: measurement "x\\u0001y": control character',
+    );
+    expect(() => parseBody("\tm v=1")).toThrow("control character");
+    expect(() =>
+      utf8Body(
+        Buffer.concat([Buffer.from("cpu v=1\nm bad"), Buffer.from([0xff]), Buffer.from("=1")]),
+      ),
+    ).toThrow("line 2: not valid UTF-8");
+    expect(utf8Body(Buffer.from("m é=1"))).toBe("m é=1");
   });
 });
 
