@@ -169,10 +169,17 @@ export function parseLine(text: string, line: number, precision: Precision = "ns
   return point;
 }
 
-/** Every point of a body; blank lines and # comments are skipped. Throws on the first bad line. */
-export function parseBody(given: string, precision: Precision = "ns"): LinePoint[] {
+/**
+ * Every point of a body, and every line that is not one (as InfluxDB does: the good lines of a
+ * request are written, the bad ones reported). Blank lines and # comments are skipped.
+ */
+export function parseLines(
+  given: string,
+  precision: Precision = "ns",
+): { points: LinePoint[]; errors: LineProtocolError[] } {
   const body = given.includes("\r") ? given.replace(/\r\n/g, "\n") : given;
   const points: LinePoint[] = [];
+  const errors: LineProtocolError[] = [];
   let at = 0;
   let line = 1;
   while (at < body.length) {
@@ -186,11 +193,26 @@ export function parseBody(given: string, precision: Precision = "ns"): LinePoint
     }
     // Leading spaces are not part of the measurement (a tab is refused, as InfluxDB does).
     const start = at + (text.length - text.replace(/^ +/, "").length);
-    const { point, next } = readPoint(body, start, line, precision);
-    points.push(point);
-    line += countNewlines(body, at, next);
-    at = next;
+    try {
+      const { point, next } = readPoint(body, start, line, precision);
+      points.push(point);
+      line += countNewlines(body, at, next);
+      at = next;
+    } catch (error) {
+      if (!(error instanceof LineProtocolError)) throw error;
+      // A bad line ends at its first newline: what follows is read as the next line.
+      errors.push(error);
+      at = end + 1;
+      line += 1;
+    }
   }
+  return { points, errors };
+}
+
+/** Every point of a body; throws on the first bad line. */
+export function parseBody(body: string, precision: Precision = "ns"): LinePoint[] {
+  const { points, errors } = parseLines(body, precision);
+  if (errors.length > 0) throw errors[0]!;
   return points;
 }
 

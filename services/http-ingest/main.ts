@@ -13,7 +13,7 @@ import { permanentProduceError } from "../chassis/kafka-errors.js";
 import { isMain, runMain, startService, type Service } from "../chassis/service.js";
 import { readSecret } from "../chassis/settings.js";
 import { HttpError, presentedToken, readBody } from "./http.js";
-import { parseBody, utf8Body, type Precision } from "./line-protocol.js";
+import { parseLines, utf8Body, type LineProtocolError, type Precision } from "./line-protocol.js";
 import { parseLogLines } from "./logs.js";
 import { logRecords, metricRecords, samplesOf } from "./records.js";
 import { ingestSettings, type IngestSettings } from "./settings.js";
@@ -119,6 +119,7 @@ export async function startIngest(
     const body = await readBody(req, ingest.maxBodyBytes);
     const receivedAt = now();
     let records: OutboundRecord[];
+    let badLines: LineProtocolError[] = [];
     try {
       if (path === "/logs") {
         records = logRecords(
@@ -132,10 +133,9 @@ export async function startIngest(
           throw new Error(
             `precision: expected one of ns, us, ms, s, got "${url.searchParams.get("precision")}"`,
           );
-        const { samples, stringFields } = samplesOf(
-          parseBody(utf8Body(body), precision),
-          receivedAt,
-        );
+        const { points, errors } = parseLines(utf8Body(body), precision);
+        badLines = errors;
+        const { samples, stringFields } = samplesOf(points, receivedAt);
         if (stringFields > 0) metrics.dropped.inc({ reason: "ingest_string_field" }, stringFields);
         records = metricRecords(ingest.metricsTopic, samples, ingest.maxSamplesPerRecord);
       }
@@ -144,6 +144,15 @@ export async function startIngest(
       throw new HttpError(400, (error as Error).message);
     }
     await publish(records);
+    // As InfluxDB: the good lines are written (above, durably), the bad ones reported with 400.
+    if (badLines.length > 0) {
+      metrics.dropped.inc({ reason: "ingest_bad_line" }, badLines.length);
+      const shown = badLines.slice(0, 5).map((e) => e.message);
+      throw new HttpError(
+        400,
+        `partial write: ${shown.join("; ")}${badLines.length > 5 ? `; …and ${badLines.length - 5} more` : ""} dropped=${badLines.length}`,
+      );
+    }
   }
 
   const reply = (
@@ -154,9 +163,14 @@ export async function startIngest(
   ) => {
     if (message === undefined) res.writeHead(status, headers).end();
     else
-      res
-        .writeHead(status, { "content-type": "application/json", ...headers })
-        .end(JSON.stringify({ error: message }));
+      res.writeHead(status, { "content-type": "application/json", ...headers }).end(
+        // InfluxDB 1.x answers {error}; 2.x {code, message}: both, so either client reads it.
+        JSON.stringify({
+          error: message,
+          code: status === 400 ? "invalid" : status === 401 ? "unauthorized" : "internal error",
+          message,
+        }),
+      );
   };
 
   const server = createServer((req, res) => {
