@@ -115,6 +115,32 @@ export async function startIngest(
     }
   }
 
+  /**
+   * InfluxDB 1.x's /query, for what writers send there: Telegraf's v1 output creates its
+   * database at start (`CREATE DATABASE "telegraf"`). Ingest keeps no databases — everything goes
+   * to Kafka — so that statement succeeds as a no-op; any other query is refused, naming it.
+   */
+  async function query(req: IncomingMessage, url: URL): Promise<object> {
+    if (!authorised(req, url)) throw new HttpError(401, "missing or wrong token");
+    let q = url.searchParams.get("q");
+    if (q === null && req.method === "POST") {
+      const body = (await readBody(req, 64 * 1024)).toString("utf8");
+      q = new URLSearchParams(body).get("q");
+    }
+    if (!q) throw new HttpError(400, "q: missing the query");
+    const statements = q
+      .split(";")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const other = statements.find((s) => !/^CREATE\s+DATABASE\s/i.test(s));
+    if (other)
+      throw new HttpError(
+        400,
+        `q: ingest takes writes only; ${JSON.stringify(other.slice(0, 80))} is for InfluxDB itself (only CREATE DATABASE is answered, as a no-op)`,
+      );
+    return { results: statements.map((_, i) => ({ statement_id: i })) };
+  }
+
   async function parseAndPublish(req: IncomingMessage, url: URL, path: string): Promise<void> {
     const body = await readBody(req, ingest.maxBodyBytes);
     const receivedAt = now();
@@ -177,6 +203,17 @@ export async function startIngest(
     const url = new URL(req.url ?? "/", "http://ingest");
     if (url.pathname === "/ping")
       return reply(res, 204, undefined, { "x-influxdb-version": "vigil" });
+    if (url.pathname === "/query") {
+      query(req, url).then(
+        (body) =>
+          res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body)),
+        (error: unknown) => {
+          if (!req.complete) req.resume();
+          reply(res, error instanceof HttpError ? error.status : 500, (error as Error).message);
+        },
+      );
+      return;
+    }
     handle(req, url).then(
       () => reply(res, 204),
       (error: unknown) => {

@@ -136,6 +136,30 @@ describe("HTTP ingest", () => {
     expect(samples).toHaveLength(2);
   });
 
+  it("answers Telegraf's CREATE DATABASE on /query as InfluxDB 1.x does, and refuses other queries", async () => {
+    // What Telegraf's v1 influxdb output sends when it starts.
+    const created = await post("/query", "q=CREATE+DATABASE+%22telegraf%22", {
+      "content-type": "application/x-www-form-urlencoded",
+    });
+    expect([created.status, await created.json()]).toEqual([
+      200,
+      { results: [{ statement_id: 0 }] },
+    ]);
+    const select = await post("/query?q=SELECT+*+FROM+cpu", "");
+    expect(select.status).toBe(400);
+    expect(((await select.json()) as { error: string }).error).toContain(
+      "ingest takes writes only",
+    );
+    expect(
+      (
+        await fetch(`${base}/query?q=CREATE+DATABASE+x`, {
+          method: "POST",
+          headers: { authorization: "Token wrong" },
+        })
+      ).status,
+    ).toBe(401);
+  });
+
   it("refuses a wrong token, an oversize body and an unknown path with the right status", async () => {
     expect((await post("/write", "cpu v=1", { authorization: "Token wrong" })).status).toBe(401);
     expect((await fetch(`${base}/write`, { method: "POST", body: "cpu v=1" })).status).toBe(401);
