@@ -30,6 +30,7 @@ interface Family {
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*/;
+const NAME_ONLY = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const SUFFIXES = ["_bucket", "_count", "_sum", "_total", "_created", "_gsum", "_gcount", "_info"];
 
 function parseValue(text: string, line: number): number {
@@ -53,43 +54,94 @@ function parseValue(text: string, line: number): number {
   return value;
 }
 
-/** Reads `{a="x",b="y"}` starting at `at`; returns the labels and the index after `}`. */
-function parseLabels(text: string, at: number, line: number): [Record<string, string>, number] {
-  const labels: Record<string, string> = {};
+/** Reads a double-quoted string starting at `at` (its opening quote); returns it and the index after. */
+function readQuoted(text: string, at: number, line: number, what: string): [string, number] {
+  let value = "";
   let i = at + 1;
   for (;;) {
-    while (text[i] === " ") i++;
-    if (text[i] === "}") return [labels, i + 1];
-    const name = LABEL_NAME.exec(text.slice(i))?.[0];
-    if (!name) throw new ExpositionError(line, `expected a label name at column ${i + 1}`);
-    i += name.length;
-    while (text[i] === " ") i++;
-    if (text[i] !== "=" || text[i + 1] !== '"')
-      throw new ExpositionError(line, `expected ="…" after label ${name}`);
-    i += 2;
-    let value = "";
-    for (;;) {
-      const c = text[i];
-      if (c === undefined) throw new ExpositionError(line, `unterminated value of label ${name}`);
-      if (c === '"') break;
-      if (c === "\\") {
-        const next = text[i + 1];
-        value +=
-          next === "n" ? "\n" : next === '"' ? '"' : next === "\\" ? "\\" : `\\${next ?? ""}`;
-        i += 2;
-      } else {
-        value += c;
-        i += 1;
-      }
+    const c = text[i];
+    if (c === undefined) throw new ExpositionError(line, `unterminated ${what}`);
+    if (c === '"') return [value, i + 1];
+    if (c === "\\") {
+      const next = text[i + 1];
+      value += next === "n" ? "\n" : next === '"' ? '"' : next === "\\" ? "\\" : `\\${next ?? ""}`;
+      i += 2;
+    } else {
+      value += c;
+      i += 1;
     }
+  }
+}
+
+/**
+ * Reads `{a="x",b="y"}` starting at `at`; returns the labels, the index after `}` and — Prometheus
+ * 3's UTF-8 syntax, `{"go.gc_duration_seconds",quantile="0"}` — a quoted metric name inside. Names
+ * may be quoted; spaces may surround `=` and `,`; the text format (not OpenMetrics) also takes a
+ * missing comma, as Prometheus does.
+ */
+function parseLabels(
+  text: string,
+  at: number,
+  line: number,
+  format: Format,
+): [Record<string, string>, number, string | undefined] {
+  const labels: Record<string, string> = {};
+  let metric: string | undefined;
+  let i = at + 1;
+  const spaces = () => {
+    while (text[i] === " " || text[i] === "\t") i++;
+  };
+  for (;;) {
+    spaces();
+    if (text[i] === "}") return [labels, i + 1, metric];
+    let name: string;
+    if (text[i] === '"') {
+      [name, i] = readQuoted(text, i, line, "quoted name");
+      spaces();
+      if (text[i] !== "=") {
+        // A quoted string alone is the metric name (once).
+        if (metric !== undefined)
+          throw new ExpositionError(line, `expected = after label "${name}"`);
+        metric = name;
+        if (text[i] === ",") i++;
+        else if (text[i] !== "}")
+          throw new ExpositionError(line, `expected , or } after metric name "${name}"`);
+        continue;
+      }
+    } else {
+      const found = LABEL_NAME.exec(text.slice(i))?.[0];
+      if (!found) throw new ExpositionError(line, `expected a label name at column ${i + 1}`);
+      name = found;
+      i += name.length;
+      spaces();
+    }
+    if (text[i] !== "=") throw new ExpositionError(line, `expected ="…" after label ${name}`);
+    i++;
+    spaces();
+    if (text[i] !== '"') throw new ExpositionError(line, `expected ="…" after label ${name}`);
+    let value: string;
+    [value, i] = readQuoted(text, i, line, `value of label ${name}`);
     if (name in labels) throw new ExpositionError(line, `label ${name} given twice`);
     labels[name] = value;
-    i += 1;
-    while (text[i] === " ") i++;
+    spaces();
     if (text[i] === ",") i++;
-    else if (text[i] !== "}")
+    else if (text[i] !== "}" && !(format === "prometheus" && text[i] !== undefined))
       throw new ExpositionError(line, `expected , or } after label ${name}`);
   }
+}
+
+/** An OpenMetrics exemplar: `{labels} value [timestamp]`; throws saying what is wrong. */
+function checkExemplar(text: string, line: number): void {
+  const at = text.indexOf("{");
+  if (text.slice(0, at).trim() !== "" || at === -1)
+    throw new ExpositionError(line, "exemplar: expected {labels} after #");
+  const [, end] = parseLabels(text, at, line, "openmetrics");
+  const parts = text.slice(end).trim().split(/\s+/);
+  if (parts[0] === "" || parts.length > 2)
+    throw new ExpositionError(line, "exemplar: expected a value [timestamp] after its labels");
+  parseValue(parts[0]!, line);
+  if (parts[1] !== undefined && !Number.isFinite(Number(parts[1])))
+    throw new ExpositionError(line, `exemplar: "${parts[1]}" is not a timestamp`);
 }
 
 function familyOf(name: string, families: Map<string, Family>): [string, Family | undefined] {
@@ -144,13 +196,19 @@ export function parseExposition(text: string, format: Format = "prometheus"): Pa
   lines.forEach((raw, index) => {
     const line = index + 1;
     const text = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-    if (ended && text.trim() !== "") throw new ExpositionError(line, "content after # EOF");
+    if (ended && (text.trim() !== "" || index < lines.length - 1))
+      throw new ExpositionError(line, "content after # EOF");
     if (text.trim() === "") return;
     if (text.startsWith("#")) {
-      const meta = /^#\s+(HELP|TYPE|UNIT)\s+(\S+)(?:\s+(.*))?$/.exec(text);
-      if (text.trim() === "# EOF") ended = true;
+      const meta = /^#\s+(HELP|TYPE|UNIT)\s+("(?:[^"\\]|\\.)*"|\S+)(?:\s+(.*))?$/.exec(text);
+      if (text.trim() === "# EOF" && format === "openmetrics") ended = true;
       else if (meta) {
-        const [, kind, name, rest = ""] = meta;
+        const [, kind, given, rest = ""] = meta;
+        const name = given!.startsWith('"')
+          ? readQuoted(given!, 0, line, "metric name")[0]
+          : given!;
+        if (!given!.startsWith('"') && !NAME_ONLY.test(name))
+          throw new ExpositionError(line, `expected a metric name after ${kind}, got "${name}"`);
         const family = families.get(name!) ?? { type: "untyped", unit: "" };
         if (kind === "TYPE") {
           if (
@@ -166,13 +224,22 @@ export function parseExposition(text: string, format: Format = "prometheus"): Pa
       }
       return;
     }
-    const name = NAME.exec(text)?.[0];
+    const bare = NAME.exec(text)?.[0];
+    let i = bare?.length ?? 0;
+    let j = i;
+    while (text[j] === " " || text[j] === "\t") j++;
+    if (text[j] === "{") i = j;
+    let labels: Record<string, string> = {};
+    let quoted: string | undefined;
+    if (text[i] === "{") [labels, i, quoted] = parseLabels(text, i, line, format);
+    if (bare && quoted !== undefined)
+      throw new ExpositionError(line, `metric ${bare} also named "${quoted}" inside its braces`);
+    const name = bare ?? quoted;
     if (!name)
       throw new ExpositionError(line, `expected a metric name, got "${text.slice(0, 40)}"`);
-    let i = name.length;
-    let labels: Record<string, string> = {};
-    if (text[i] === "{") [labels, i] = parseLabels(text, i, line);
-    const rest = text.slice(i).split(" # ")[0]!.trim().split(/\s+/); // drop an OpenMetrics exemplar
+    const [series, exemplar] = text.slice(i).split(" # ", 2) as [string, string | undefined];
+    if (exemplar !== undefined && format === "openmetrics") checkExemplar(exemplar, line);
+    const rest = series.trim().split(/\s+/); // an exemplar is checked, then left out
     if (rest.length < 1 || rest.length > 2 || rest[0] === "")
       throw new ExpositionError(line, `expected "value [timestamp]" after ${name}`);
     const value = parseValue(rest[0]!, line);

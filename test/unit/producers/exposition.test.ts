@@ -108,6 +108,52 @@ describe("OpenMetrics", () => {
     expect(() => parseExposition("# EOF\ngo_goroutines 69\n", "openmetrics")).toThrow(
       "line 2: content after # EOF",
     );
+    expect(() => parseExposition("# EOF\n\n", "openmetrics")).toThrow("content after # EOF");
+  });
+
+  it("refuses a malformed exemplar", () => {
+    expect(() => parseExposition("c_total 1 # {aa=bb}\n# EOF\n", "openmetrics")).toThrow(
+      'expected ="…" after label aa',
+    );
+    expect(() => parseExposition('c_total 1 # {aa="bb"}\n# EOF\n', "openmetrics")).toThrow(
+      "exemplar: expected a value [timestamp] after its labels",
+    );
+  });
+});
+
+describe("Prometheus 3 syntax", () => {
+  it("reads UTF-8 metric and label names quoted inside the braces, and their metadata", () => {
+    const samples = parseExposition(
+      [
+        '# TYPE "go.gc_duration_seconds" summary',
+        '{"go.gc_duration_seconds",quantile="0.5", "http.status"="200"} 8.3e-05',
+        '{quantile="0.9","go.gc_duration_seconds"} 9e-05',
+        "",
+      ].join("\n"),
+    );
+    expect(samples.map((s) => [s.name, s.labels, s.value, s.type])).toEqual([
+      [
+        "go.gc_duration_seconds",
+        { quantile: "0.5", "http.status": "200" },
+        8.3e-5,
+        "summary_quantile",
+      ],
+      ["go.gc_duration_seconds", { quantile: "0.9" }, 9e-5, "summary_quantile"],
+    ]);
+  });
+
+  it("takes spaces around braces, = and commas, and a missing comma in the text format", () => {
+    const [sample] = parseExposition('gc_seconds { quantile = "2.0" a = "b" } 8.3835e-05\n');
+    expect(sample).toMatchObject({ name: "gc_seconds", labels: { quantile: "2.0", a: "b" } });
+    expect(() => parseExposition('m{a="1" b="2"} 1\n# EOF\n', "openmetrics")).toThrow(
+      "expected , or } after label a",
+    );
+  });
+
+  it("refuses metadata that names no metric", () => {
+    expect(() => parseExposition("# HELP #\n")).toThrow(
+      'expected a metric name after HELP, got "#"',
+    );
   });
 });
 
