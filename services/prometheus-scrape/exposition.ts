@@ -2,7 +2,8 @@
 // OpenMetrics 1.0. HELP/TYPE/UNIT metadata, label escaping, NaN/±Inf, explicit timestamps (ms in
 // the text format, seconds in OpenMetrics), exemplars (skipped), `_created` series (kept as the
 // series' start time), `# EOF`. Errors name the line and the problem.
-import { LineError } from "../chassis/line-error.js";
+import { ExpositionError } from "./exposition-error.js";
+import { checkHistograms, checkSample, checkSpacing } from "./openmetrics-checks.js";
 import type { MetricType } from "../../schemas/types.js";
 
 export type Format = "prometheus" | "openmetrics";
@@ -19,9 +20,7 @@ export interface ParsedSample {
   created?: number;
 }
 
-export class ExpositionError extends LineError {
-  override name = "ExpositionError";
-}
+export { ExpositionError };
 
 interface Family {
   type: string;
@@ -191,6 +190,7 @@ export function parseExposition(text: string, format: Format = "prometheus"): Pa
   const families = new Map<string, Family>();
   const samples: ParsedSample[] = [];
   const created = new Map<string, number>();
+  const sampleLines: number[] = [];
   const lines = text.split("\n");
   let ended = false;
   lines.forEach((raw, index) => {
@@ -237,8 +237,12 @@ export function parseExposition(text: string, format: Format = "prometheus"): Pa
     const name = bare ?? quoted;
     if (!name)
       throw new ExpositionError(line, `expected a metric name, got "${text.slice(0, 40)}"`);
-    const [series, exemplar] = text.slice(i).split(" # ", 2) as [string, string | undefined];
+    const after = text.slice(i);
+    const hash = after.indexOf(" # ");
+    const series = hash === -1 ? after : after.slice(0, hash);
+    const exemplar = hash === -1 ? undefined : after.slice(hash + 3);
     if (exemplar !== undefined && format === "openmetrics") checkExemplar(exemplar, line);
+    if (format === "openmetrics") checkSpacing(series, line);
     const rest = series.trim().split(/\s+/); // an exemplar is checked, then left out
     if (rest.length < 1 || rest.length > 2 || rest[0] === "")
       throw new ExpositionError(line, `expected "value [timestamp]" after ${name}`);
@@ -250,10 +254,12 @@ export function parseExposition(text: string, format: Format = "prometheus"): Pa
       timestamp = format === "openmetrics" ? Math.round(ts * 1000) : Math.trunc(ts);
     }
     const [base, family] = familyOf(name, families);
+    if (format === "openmetrics") checkSample(name, base, labels, value, family?.type, line);
     if (name.endsWith("_created") && family && name !== base) {
       created.set(seriesKey(base, labels), Math.round(value * 1000));
       return;
     }
+    sampleLines.push(line);
     samples.push({
       name,
       labels,
@@ -265,6 +271,14 @@ export function parseExposition(text: string, format: Format = "prometheus"): Pa
   });
   if (format === "openmetrics" && !ended)
     throw new ExpositionError(lines.length, "OpenMetrics exposition does not end with # EOF");
+  if (format === "openmetrics")
+    checkHistograms(
+      samples.map((s, k) => ({ ...s, line: sampleLines[k]! })),
+      (name) => {
+        const [base, family] = familyOf(name, families);
+        return { base, type: family?.type };
+      },
+    );
   if (created.size > 0) {
     for (const sample of samples) {
       const [base] = familyOf(sample.name, families);

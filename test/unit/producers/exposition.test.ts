@@ -121,6 +121,40 @@ describe("OpenMetrics", () => {
   });
 });
 
+describe("OpenMetrics' checks", () => {
+  const om = (page: string) => () => parseExposition(`${page}\n# EOF\n`, "openmetrics");
+
+  it("refuse counts that are negative or NaN, and a quantile outside [0, 1]", () => {
+    expect(om("# TYPE a counter\na_total -1")).toThrow("a_total: a count must be a number ≥ 0");
+    expect(om("# TYPE a counter\na_total NaN")).toThrow("a count must be a number");
+    expect(om('# TYPE a summary\na{quantile="1.01"} 0')).toThrow(
+      "quantile must be a float within [0, 1]",
+    );
+    expect(om('# TYPE a histogram\na_bucket{le="+INF"} 0')).toThrow(
+      'le must be a float or +Inf, got "+INF"',
+    );
+  });
+
+  it("refuse a histogram without +Inf, with falling buckets, or a _count that differs from +Inf", () => {
+    expect(om('# TYPE a histogram\na_bucket{le="1"} 0')).toThrow("the +Inf bucket is missing");
+    expect(om('# TYPE a histogram\na_bucket{le="1"} 2\na_bucket{le="+Inf"} 1')).toThrow(
+      "bucket counts must not decrease",
+    );
+    expect(om('# TYPE a histogram\na_bucket{le="+Inf"} 0\na_count 1')).toThrow(
+      "_count 1 differs from the +Inf bucket 0",
+    );
+    expect(
+      om('# TYPE a histogram\na_bucket{le="0.5"} 1\na_bucket{le="+Inf"} 2\na_count 2')(),
+    ).toHaveLength(3);
+  });
+
+  it("refuse two spaces before a value or one after it", () => {
+    expect(om("a  1")).toThrow("expected one space before the value");
+    expect(om("a 1 ")).toThrow("expected one space before the value");
+    expect(om("a 1")()).toHaveLength(1);
+  });
+});
+
 describe("Prometheus 3 syntax", () => {
   it("reads UTF-8 metric and label names quoted inside the braces, and their metadata", () => {
     const samples = parseExposition(
