@@ -170,16 +170,24 @@ export class Dispatcher {
   async tick(now: number): Promise<void> {
     this.expire(now);
     const due = [...this.groups.values()].filter((g) => !g.flushing && g.nextFlush <= now);
-    await Promise.all(due.map((group) => this.flush(group, now)));
+    if (due.length === 0) return;
+    const inhibiting = this.inhibitionIndex();
+    await Promise.all(due.map((group) => this.flush(group, now, inhibiting)));
   }
 
   /** Every alert with what mutes it, for the API. */
   view(now: number): AlertView[] {
+    // Indexed once per call: the API is polled (Karma, the console) with any number of alerts.
+    const inhibiting = this.inhibitionIndex();
+    const groupsOf = new Map<string, Group[]>();
+    for (const group of this.groups.values())
+      for (const fingerprint of group.alerts.keys())
+        groupsOf.set(fingerprint, [...(groupsOf.get(fingerprint) ?? []), group]);
     return [...this.alerts.values()].map((alert) => {
       const silence = this.deps.silences.muting(alert.labels, now);
       const ack = this.deps.acks.of(alert.fingerprint, alert.startsAt);
-      const groups = [...this.groups.values()].filter((g) => g.alerts.has(alert.fingerprint));
-      const inhibitedBy = this.inhibitors(alert);
+      const groups = groupsOf.get(alert.fingerprint) ?? [];
+      const inhibitedBy = this.inhibitors(alert, inhibiting);
       return {
         alert,
         groups: groups.map((g) => g.key),
@@ -255,28 +263,41 @@ export class Dispatcher {
     return this.told(route.receiver, key).some((e) => e.firing.includes(fingerprint));
   }
 
-  private inhibited(target: Alert): boolean {
-    return this.inhibitors(target).length > 0;
+  /**
+   * Per inhibition rule, the firing alerts that are its sources, by the values of the rule's
+   * `equal` labels: built once per tick or API call, so finding what inhibits an alert is a lookup,
+   * not a walk over every alert.
+   */
+  private inhibitionIndex(): Map<string, string[]>[] {
+    return this.inhibitions.map((rule) => {
+      const sources = new Map<string, string[]>();
+      for (const alert of this.alerts.values()) {
+        if (alert.status !== "firing" || !rule.source(alert.labels)) continue;
+        const key = JSON.stringify(rule.equal.map((l) => alert.labels[l]));
+        sources.set(key, [...(sources.get(key) ?? []), alert.fingerprint]);
+      }
+      return sources;
+    });
   }
 
-  private inhibitors(target: Alert): string[] {
+  /** Fingerprints of the firing alerts that inhibit `target`. */
+  private inhibitors(target: Alert, index: Map<string, string[]>[]): string[] {
     if (target.status !== "firing") return [];
     const found = new Set<string>();
-    for (const rule of this.inhibitions) {
-      if (!rule.target(target.labels)) continue;
-      for (const source of this.alerts.values())
-        if (
-          source.fingerprint !== target.fingerprint &&
-          source.status === "firing" &&
-          rule.source(source.labels) &&
-          rule.equal.every((l) => source.labels[l] === target.labels[l])
-        )
-          found.add(source.fingerprint);
-    }
+    this.inhibitions.forEach((rule, i) => {
+      if (!rule.target(target.labels)) return;
+      const key = JSON.stringify(rule.equal.map((l) => target.labels[l]));
+      for (const source of index[i]!.get(key) ?? [])
+        if (source !== target.fingerprint) found.add(source);
+    });
     return [...found];
   }
 
-  private async flush(group: Group, now: number): Promise<void> {
+  private async flush(
+    group: Group,
+    now: number,
+    inhibiting: Map<string, string[]>[],
+  ): Promise<void> {
     group.flushing = true;
     group.nextFlush = now + group.route.groupInterval;
     try {
@@ -284,7 +305,9 @@ export class Dispatcher {
       const all = [...group.alerts.values()];
       const firing = all.filter(
         (a) =>
-          a.status === "firing" && !this.deps.silences.muting(a.labels, now) && !this.inhibited(a),
+          a.status === "firing" &&
+          !this.deps.silences.muting(a.labels, now) &&
+          this.inhibitors(a, inhibiting).length === 0,
       );
       const stillFiring = new Set(
         all.filter((a) => a.status === "firing").map((a) => a.fingerprint),
