@@ -142,3 +142,33 @@ describe("a reload", () => {
     expect(sent).toEqual(["team:firing:a/firing", "other:firing:a/firing"]);
   });
 });
+
+describe("inhibition", () => {
+  it("mutes a target while a firing source with the same equal labels exists, and names the source", async () => {
+    const { dispatcher, sent, parse } = setup([{ name: "team", webhook: hook("A") }]);
+    dispatcher.reconfigure(
+      {
+        ...parse([{ name: "team", webhook: hook("A") }], { receiver: "team" }),
+        inhibit_rules: [
+          {
+            source_matchers: ['severity="critical"'],
+            target_matchers: ['severity="major"'],
+            equal: ["host", "zone"],
+          },
+        ],
+      },
+      T0,
+    );
+    const source = alert("Down", { host: "a", severity: "critical" });
+    const sameHost = alert("Slow", { host: "a", severity: "major" });
+    const otherHost = alert("Slow", { host: "b", severity: "major" });
+    for (const a of [source, sameHost, otherHost]) dispatcher.insert(a, T0);
+    await dispatcher.tick(T0 + 10 * S);
+    // zone is absent on both sides: equal, as in Alertmanager
+    expect(sent.sort()).toEqual(["team:firing:a/firing", "team:firing:b/firing"]);
+    const views = new Map(dispatcher.view(T0 + 10 * S).map((v) => [v.alert.fingerprint, v]));
+    expect(views.get(sameHost.fingerprint)!.inhibitedBy).toEqual([source.fingerprint]);
+    expect(views.get(otherHost.fingerprint)!.inhibitedBy).toEqual([]);
+    expect(views.get(source.fingerprint)!.inhibitedBy).toEqual([]);
+  });
+});
