@@ -20,6 +20,8 @@ const inline = new Map<string, string>();
 
 /** A reference to a secret given inline by a foreign configuration format. */
 export function inlineSecret(value: string): SecretRef {
+  // The same value keeps its name, so reading a configuration again (a reload) adds nothing.
+  for (const [name, held] of inline) if (held === value) return { env: name };
   const name = `inline secret #${inline.size + 1}`;
   inline.set(name, value);
   return { env: name };

@@ -16,7 +16,7 @@ import type { Alert, Silence } from "../../schemas/types.js";
 import type { OutputProducer } from "../chassis/producer.js";
 import { addSilence, expireSilence } from "./commands.js";
 import type { AlertView, Dispatcher } from "./dispatcher.js";
-import { MatcherError, readMatchers } from "./matchers.js";
+import { compileMatchers, MatcherError, readMatchers } from "./matchers.js";
 import { SilenceError, type Silences } from "./stores.js";
 
 export interface AlertmanagerApiDeps {
@@ -222,23 +222,12 @@ const flag = (q: URLSearchParams, name: string) => q.get(name) !== "false";
 
 /** The alert views the query asks for (Alertmanager's filters). */
 function filtered(views: AlertView[], q: URLSearchParams): AlertView[] {
-  let match: (labels: Record<string, string>) => boolean = () => true;
-  const filters = q.getAll("filter");
-  if (filters.length > 0) {
-    try {
-      const matchers = readMatchers(filters);
-      match = (labels) =>
-        matchers.every((m) => {
-          const value = labels[m.label] ?? "";
-          if (m.op === "=") return value === m.value;
-          if (m.op === "!=") return value !== m.value;
-          const hit = labelRegex(m.value).test(value);
-          return m.op === "=~" ? hit : !hit;
-        });
-    } catch (error) {
-      if (error instanceof MatcherError) throw new SilenceError(`filter: ${error.message}`);
-      throw error;
-    }
+  let match: (labels: Record<string, string>) => boolean;
+  try {
+    match = compileMatchers(q.getAll("filter"));
+  } catch (error) {
+    if (error instanceof MatcherError) throw new SilenceError(`filter: ${error.message}`);
+    throw error;
   }
   const receiver = q.get("receiver");
   let receiverMatch: (name: string) => boolean = () => true;

@@ -184,19 +184,13 @@ export async function startNotifier(
     maxWaitTimeInMs: 250,
   });
   await tail.connect();
-  // The dead-letter topic too, for the console: counts by reason, the latest letters.
-  const letters = new DeadLetterTail();
-  await tail.subscribe({
-    topics: [cfg.silences, cfg.acks, settings.topics.deadLetter],
-    fromBeginning: true,
-  });
+  await tail.subscribe({ topics: [cfg.silences, cfg.acks], fromBeginning: true });
   await tail.run({
     eachMessage: async ({ topic, partition, message }) => {
       if (!message.value) return;
       try {
         if (topic === cfg.silences) silences.apply(decode("silence", message.value));
-        else if (topic === cfg.acks) acks.apply(decode("ack", message.value));
-        else letters.apply(partition, message.offset, decode("dead-letter", message.value));
+        else acks.apply(decode("ack", message.value));
       } catch (error) {
         logger.warn(
           { err: error, topic, partition, offset: message.offset },
@@ -205,6 +199,33 @@ export async function startNotifier(
       }
     },
   });
+  // The dead-letter topic, for the console (counts by reason, the latest letters), on a consumer
+  // of its own: a long backlog of letters never holds up silences and acknowledgements.
+  const letters = new DeadLetterTail();
+  const letterTail = kafka.consumer({
+    groupId: `vigil-notifier-tail-${cfg.name}-${randomUUID()}`,
+    maxWaitTimeInMs: 250,
+  });
+  // Started beside, not before, readiness: the API does not wait for the letters' group to form.
+  const letterTailStarted = (async () => {
+    await letterTail.connect();
+    await letterTail.subscribe({ topics: [settings.topics.deadLetter], fromBeginning: true });
+    await letterTail.run({
+      eachMessage: async ({ partition, message }) => {
+        if (!message.value) return;
+        try {
+          letters.apply(partition, message.offset, decode("dead-letter", message.value));
+        } catch (error) {
+          logger.warn(
+            { err: error, partition, offset: message.offset },
+            "unreadable letter skipped",
+          );
+        }
+      },
+    });
+  })().catch((error: unknown) =>
+    logger.error({ err: error }, "cannot follow the dead-letter topic; the console shows none"),
+  );
   loaded = true;
   // Routing can be read again while running (POST /-/reload, as Alertmanager): groups are formed
   // anew, the notification log stays, so nothing already told is told again.
@@ -342,6 +363,8 @@ export async function startNotifier(
       await consumer.stop();
       await Promise.all(flushing);
       await tail.disconnect();
+      await letterTailStarted;
+      await letterTail.disconnect();
       await holder.admin?.disconnect();
       await stop();
     },

@@ -98,6 +98,17 @@ describe("the notifier as Alertmanager", () => {
     replicas = [0, 1].map(() =>
       spawnService("services/notifier/main.ts", endpoint, { VIGIL_CONFIG: settings }),
     );
+    await waitFor(
+      "both replicas ready",
+      async () => {
+        for (const r of replicas) {
+          const res = await fetch(`${await urlOf(r)}/-/ready`).catch(() => undefined);
+          if (!res?.ok) return false;
+        }
+        return true;
+      },
+      60_000,
+    );
     // The active replica is the one whose /api/v1/alerts says so.
     await waitFor(
       "one active replica",
