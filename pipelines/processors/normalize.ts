@@ -2,6 +2,7 @@
 // names (invalid characters → "_", optionally lower case), and samples in a configured unit are
 // converted, their unit and name suffix rewritten (e.g. milliseconds → seconds, _ms → _seconds).
 import { z } from "zod";
+import { labelNameOf, metricNameOf } from "../../schemas/names.js";
 import { defineFunction } from "../api.js";
 
 const conversion = z.strictObject({
@@ -36,12 +37,6 @@ const DEFAULT_UNITS = [
   },
 ];
 
-const clean = (name: string, lower: boolean) => {
-  const replaced = name.replace(/[^a-zA-Z0-9_:]/g, "_");
-  const valid = /^[0-9]/.test(replaced) ? `_${replaced}` : replaced;
-  return lower ? valid.toLowerCase() : valid;
-};
-
 export const normalize = defineFunction({
   name: "normalize",
   description:
@@ -53,7 +48,7 @@ export const normalize = defineFunction({
   process(samples, config) {
     return {
       samples: samples.map((sample) => {
-        let name = clean(sample.name, config.lowercase);
+        let name = metricNameOf(sample.name, config.lowercase);
         let { value, unit } = sample;
         const rule = config.units.find((u) => u.from === unit);
         if (rule) {
@@ -63,10 +58,7 @@ export const normalize = defineFunction({
             name = name.slice(0, -rule.suffix[0].length) + rule.suffix[1];
         }
         const labels = Object.fromEntries(
-          Object.entries(sample.labels).map(([k, v]) => [
-            clean(k, config.lowercase).replace(/:/g, "_"),
-            v,
-          ]),
+          Object.entries(sample.labels).map(([k, v]) => [labelNameOf(k, config.lowercase), v]),
         );
         return { ...sample, name, value, unit, labels };
       }),

@@ -2,10 +2,8 @@
 // name, a non-finite value, a timestamp too far in the past or the future — with the reason.
 import { z } from "zod";
 import { duration } from "../../services/chassis/config.js";
+import { LABEL_NAME, METRIC_NAME } from "../../schemas/names.js";
 import { defineFunction, type Rejected } from "../api.js";
-
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 export const validate = defineFunction({
   name: "validate",

@@ -14,12 +14,20 @@ export class HttpError extends Error {
   }
 }
 
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * The request's body, gunzipped where it says gzip, at most `limit` bytes. An encoding in `raw`
+ * (remote_write's snappy) is returned as it came, for the caller to decode.
+ */
+export async function readBody(
+  req: IncomingMessage,
+  limit: number,
+  raw: string[] = [],
+): Promise<Buffer> {
   const encoding = (req.headers["content-encoding"] ?? "identity").toLowerCase();
-  if (encoding !== "identity" && encoding !== "gzip")
+  if (encoding !== "identity" && encoding !== "gzip" && !raw.includes(encoding))
     throw new HttpError(415, `unsupported Content-Encoding "${encoding}"`);
   const declared = Number(req.headers["content-length"] ?? NaN);
-  if (encoding === "identity" && declared > limit)
+  if (encoding !== "gzip" && declared > limit)
     throw new HttpError(413, `body of ${declared} bytes exceeds the limit of ${limit}`);
   const source = encoding === "gzip" ? req.pipe(createGunzip()) : req;
   const chunks: Buffer[] = [];

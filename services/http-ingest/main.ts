@@ -1,5 +1,6 @@
 // HTTP ingest: metrics as InfluxDB line protocol on InfluxDB's write paths (/write, /api/v2/write,
-// and /ping), so Telegraf or any InfluxDB client can point at Vigil unchanged; logs as JSON lines
+// and /ping), so Telegraf or any InfluxDB client can point at Vigil unchanged; OTLP/HTTP metrics
+// and logs (/v1/metrics, /v1/logs), Prometheus remote_write (/api/v1/write); logs as JSON lines
 // on /logs. A request is answered 204 only once its records are acknowledged by Kafka
 // (acks=all); a bad body gets 400 naming the line; a body that would pass the in-flight budget, 429
 // before it is read; a point too large for Kafka, 413; when Kafka does not acknowledge in time,
@@ -16,7 +17,24 @@ import { HttpError, presentedToken, readBody } from "./http.js";
 import { parseLines, utf8Body, type LineProtocolError, type Precision } from "./line-protocol.js";
 import { parseLogLines } from "./logs.js";
 import { logRecords, metricRecords, samplesOf } from "./records.js";
+import { eventsOfOtlp } from "./otlp/logs.js";
+import { samplesOfOtlp } from "./otlp/metrics.js";
+import { decodeLogs, decodeMetrics, encodingOf, exportResponse, statusBody } from "./otlp/proto.js";
+import { decodeRemoteWrite, protocolOf, unsnappy, type RemoteWrite } from "./remote-write.js";
 import { ingestSettings, type IngestSettings } from "./settings.js";
+
+/** HTTP statuses as google.rpc.Code, for OTLP's error bodies. */
+const GRPC_CODES: Record<number, number> = {
+  400: 3,
+  401: 16,
+  404: 5,
+  405: 12,
+  413: 8,
+  415: 3,
+  429: 8,
+  500: 13,
+  503: 14,
+};
 
 const PRECISIONS: Record<string, Precision> = {
   n: "ns",
@@ -26,6 +44,18 @@ const PRECISIONS: Record<string, Precision> = {
   ms: "ms",
   s: "s",
 };
+
+/** InfluxDB's partial-write message: the first five reasons and how many were dropped. */
+function partialMessage(errors: string[]): string {
+  const more = errors.length > 5 ? `; …and ${errors.length - 5} more` : "";
+  return `partial write: ${errors.slice(0, 5).join("; ")}${more} dropped=${errors.length}`;
+}
+
+interface Answer {
+  status: number;
+  body?: Buffer;
+  headers?: Record<string, string>;
+}
 
 export interface IngestService extends Service {
   ingestPort: number;
@@ -101,18 +131,112 @@ export async function startIngest(
     }
   }
 
-  async function handle(req: IncomingMessage, url: URL): Promise<void> {
+  const WRITE_PATHS = [
+    "/write",
+    "/api/v2/write",
+    "/logs",
+    "/v1/metrics",
+    "/v1/logs",
+    "/api/v1/write",
+  ];
+
+  async function handle(req: IncomingMessage, url: URL): Promise<Answer> {
     const path = url.pathname;
-    if (!["/write", "/api/v2/write", "/logs"].includes(path))
-      throw new HttpError(404, `no such endpoint ${path}`);
+    if (!WRITE_PATHS.includes(path)) throw new HttpError(404, `no such endpoint ${path}`);
     if (req.method !== "POST") throw new HttpError(405, `${path} accepts POST`);
     if (!authorised(req, url)) throw new HttpError(401, "missing or wrong token");
     const admitted = admit(req);
     try {
+      if (path === "/v1/metrics" || path === "/v1/logs") return await otlp(req, path);
+      if (path === "/api/v1/write") return await remoteWrite(req);
       await parseAndPublish(req, url, path);
+      return { status: 204 };
     } finally {
       inFlight -= admitted;
     }
+  }
+
+  /** OTLP/HTTP: the answer in the request's encoding, partial success where points were refused. */
+  async function otlp(req: IncomingMessage, path: string): Promise<Answer> {
+    const encoding = encodingOf(req.headers["content-type"]);
+    if (!encoding)
+      throw new HttpError(
+        415,
+        `Content-Type: expected application/x-protobuf or application/json, got "${req.headers["content-type"] ?? ""}"`,
+      );
+    const body = await readBody(req, ingest.maxBodyBytes);
+    const receivedAt = now();
+    const signal = path === "/v1/metrics" ? "metrics" : "logs";
+    let records: OutboundRecord[];
+    let rejected: number;
+    let reasons: string[];
+    try {
+      if (signal === "metrics") {
+        const converted = samplesOfOtlp(decodeMetrics(body, encoding), ingest.otlp);
+        if (converted.exemplars > 0)
+          metrics.dropped.inc({ reason: "otlp_exemplar" }, converted.exemplars);
+        ({ rejected, reasons } = converted);
+        records = metricRecords(ingest.metricsTopic, converted.samples, ingest.maxSamplesPerRecord);
+      } else {
+        const converted = eventsOfOtlp(decodeLogs(body, encoding), receivedAt);
+        ({ rejected, reasons } = converted);
+        records = logRecords(ingest.logsTopic, converted.events, ingest.maxSamplesPerRecord);
+      }
+    } catch (error) {
+      metrics.dropped.inc({ reason: "ingest_bad_request" });
+      throw new HttpError(400, (error as Error).message);
+    }
+    await publish(records);
+    if (rejected > 0) metrics.dropped.inc({ reason: `otlp_rejected_${signal}` }, rejected);
+    return {
+      status: 200,
+      body: exportResponse(signal, { rejected, message: reasons.join("; ") }, encoding),
+      headers: {
+        "content-type": encoding === "json" ? "application/json" : "application/x-protobuf",
+      },
+    };
+  }
+
+  /** Prometheus remote_write 1.0 and 2.0: 204 once durable; unreadable series reported with 400. */
+  async function remoteWrite(req: IncomingMessage): Promise<Answer> {
+    const protocol = protocolOf(req.headers["content-type"]);
+    if (!protocol)
+      throw new HttpError(
+        415,
+        `Content-Type: expected application/x-protobuf;proto=prometheus.WriteRequest or io.prometheus.write.v2.Request, got "${req.headers["content-type"]}"`,
+      );
+    const encoding = (req.headers["content-encoding"] ?? "snappy").toLowerCase();
+    if (encoding !== "snappy")
+      throw new HttpError(415, `Content-Encoding: remote_write is snappy, got "${encoding}"`);
+    let written: RemoteWrite;
+    try {
+      const raw = await readBody(req, ingest.maxBodyBytes, ["snappy"]);
+      written = decodeRemoteWrite(unsnappy(raw, ingest.maxBodyBytes), protocol);
+    } catch (error) {
+      if (error instanceof HttpError) throw error;
+      metrics.dropped.inc({ reason: "ingest_bad_request" });
+      throw new HttpError(400, (error as Error).message);
+    }
+    if (written.staleMarkers > 0)
+      metrics.dropped.inc({ reason: "remote_write_stale_marker" }, written.staleMarkers);
+    if (written.histograms > 0)
+      metrics.dropped.inc({ reason: "remote_write_native_histogram" }, written.histograms);
+    if (written.exemplars > 0)
+      metrics.dropped.inc({ reason: "remote_write_exemplar" }, written.exemplars);
+    await publish(metricRecords(ingest.metricsTopic, written.samples, ingest.maxSamplesPerRecord));
+    const headers: Record<string, string> =
+      protocol === "2.0"
+        ? {
+            "x-prometheus-remote-write-samples-written": String(written.samples.length),
+            "x-prometheus-remote-write-histograms-written": "0",
+            "x-prometheus-remote-write-exemplars-written": "0",
+          }
+        : {};
+    if (written.errors.length > 0) {
+      metrics.dropped.inc({ reason: "remote_write_bad_series" }, written.errors.length);
+      throw new HttpError(400, partialMessage(written.errors), headers);
+    }
+    return { status: 204, headers };
   }
 
   /**
@@ -173,11 +297,7 @@ export async function startIngest(
     // As InfluxDB: the good lines are written (above, durably), the bad ones reported with 400.
     if (badLines.length > 0) {
       metrics.dropped.inc({ reason: "ingest_bad_line" }, badLines.length);
-      const shown = badLines.slice(0, 5).map((e) => e.message);
-      throw new HttpError(
-        400,
-        `partial write: ${shown.join("; ")}${badLines.length > 5 ? `; …and ${badLines.length - 5} more` : ""} dropped=${badLines.length}`,
-      );
+      throw new HttpError(400, partialMessage(badLines.map((e) => e.message)));
     }
   }
 
@@ -215,13 +335,28 @@ export async function startIngest(
       return;
     }
     handle(req, url).then(
-      () => reply(res, 204),
+      (answer) =>
+        answer.body === undefined
+          ? reply(res, answer.status, undefined, answer.headers)
+          : res.writeHead(answer.status, answer.headers).end(answer.body),
       (error: unknown) => {
         const status = error instanceof HttpError ? error.status : 500;
         // Refused before its body was read (401, 429, 413): the rest is read and discarded, never
         // kept, so the client still gets its answer rather than a broken pipe.
         if (!req.complete) req.resume();
         if (status >= 500) logger.error({ err: error }, "ingest request failed");
+        const headers = error instanceof HttpError ? error.headers : {};
+        const encoding = url.pathname.startsWith("/v1/")
+          ? encodingOf(req.headers["content-type"])
+          : undefined;
+        // OTLP answers errors with a google.rpc.Status in the request's own encoding.
+        if (encoding)
+          return res
+            .writeHead(status, {
+              ...headers,
+              "content-type": encoding === "json" ? "application/json" : "application/x-protobuf",
+            })
+            .end(statusBody(GRPC_CODES[status] ?? 13, (error as Error).message, encoding));
         reply(
           res,
           status,

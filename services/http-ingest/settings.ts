@@ -30,6 +30,29 @@ const ingest = z
     /** How long a request waits for Kafka's acknowledgement before answering 503. */
     publishTimeout: duration.default(10_000),
     maxSamplesPerRecord: z.number().int().min(1).default(1_000),
+    /** How OTLP resources become labels (Prometheus's `otlp:` settings, by the same names). */
+    otlp: z
+      .strictObject({
+        /**
+         * Resource attributes written as labels on every sample, or "all". service.name,
+         * service.instance.id and host.name always become job, instance and host.
+         */
+        promoteResourceAttributes: z
+          .union([z.array(z.string().min(1)), z.literal("all")])
+          .default([
+            "deployment.environment.name",
+            "k8s.cluster.name",
+            "k8s.namespace.name",
+            "k8s.pod.name",
+            "k8s.container.name",
+            "k8s.node.name",
+            "cloud.region",
+            "cloud.availability_zone",
+          ]),
+        /** Label samples with otel_scope_name and otel_scope_version. */
+        scopeLabels: z.boolean().default(true),
+      })
+      .prefault({}),
     metricsTopic: z.string().min(1).default(TOPICS.metricsRaw.name),
     logsTopic: z.string().min(1).default(TOPICS.logsRaw.name),
   })
