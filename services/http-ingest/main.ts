@@ -285,9 +285,11 @@ export async function startIngest(
           );
         const { points, errors } = parseLines(utf8Body(body), precision);
         badLines = errors;
-        const { samples, stringFields } = samplesOf(points, receivedAt);
-        if (stringFields > 0) metrics.dropped.inc({ reason: "ingest_string_field" }, stringFields);
-        records = metricRecords(ingest.metricsTopic, samples, ingest.maxSamplesPerRecord);
+        const { samples, events } = samplesOf(points, receivedAt);
+        records = [
+          ...metricRecords(ingest.metricsTopic, samples, ingest.maxSamplesPerRecord),
+          ...logRecords(ingest.logsTopic, events, ingest.maxSamplesPerRecord),
+        ];
       }
     } catch (error) {
       metrics.dropped.inc({ reason: "ingest_bad_request" });

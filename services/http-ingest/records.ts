@@ -5,32 +5,62 @@ import { encode } from "../../schemas/codec.js";
 import type { LogEvent, MetricSample } from "../../schemas/types.js";
 import type { OutboundRecord } from "../chassis/producer.js";
 import type { LinePoint } from "./line-protocol.js";
+import { severityOf } from "./logs.js";
+import { metricNameOf, validLabels } from "../../schemas/names.js";
 
-/** One sample per numeric field: the field "value" keeps the measurement's name, others append it. */
+/**
+ * One sample per numeric field: the field "value" keeps the measurement's name, others append it;
+ * names InfluxDB accepts and Prometheus does not (`cpu-load`, tag `my-tag`) made valid.
+ *
+ * A point's string fields are kept as one log event (attributes: its tags and string fields;
+ * message: its `message` field, else the fields as `key="value"`). Text is not a sample's value,
+ * and as labels free text (a syslog message, an error string) would make a new series per value;
+ * as a log event it is searchable in Elasticsearch and can be alerted on like any log.
+ */
 export function samplesOf(
   points: LinePoint[],
   receivedAt: number,
-): { samples: MetricSample[]; stringFields: number } {
+): { samples: MetricSample[]; events: LogEvent[] } {
   const samples: MetricSample[] = [];
-  let stringFields = 0;
+  const events: LogEvent[] = [];
   for (const point of points) {
+    const measurement = metricNameOf(point.measurement);
+    const labels = validLabels(point.tags);
+    const timestamp = point.timestamp ?? receivedAt;
+    const text: [string, string][] = [];
     for (const [field, raw] of Object.entries(point.fields)) {
       if (typeof raw === "string") {
-        stringFields += 1;
+        text.push([field, raw]);
         continue;
       }
       samples.push({
-        name: field === "value" ? point.measurement : `${point.measurement}_${field}`,
+        name: field === "value" ? measurement : metricNameOf(`${measurement}_${field}`),
         value: typeof raw === "boolean" ? Number(raw) : raw,
-        timestamp: point.timestamp ?? receivedAt,
-        labels: point.tags,
+        timestamp,
+        labels,
         type: "unknown",
         unit: "",
         startTimestamp: null,
       });
     }
+    if (text.length > 0) events.push(eventOf(point, text, timestamp));
   }
-  return { samples, stringFields };
+  return { samples, events };
+}
+
+function eventOf(point: LinePoint, text: [string, string][], timestamp: number): LogEvent {
+  const fields = Object.fromEntries(text);
+  const { host = "", ...tags } = point.tags;
+  return {
+    timestamp,
+    severity: severityOf(fields.severity ?? fields.level ?? tags.severity),
+    message: fields.message ?? text.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" "),
+    service: point.measurement,
+    host,
+    attributes: { ...tags, ...fields },
+    traceId: null,
+    spanId: null,
+  };
 }
 
 function groupByHost<T>(

@@ -50,13 +50,20 @@ describe("line protocol ingest", () => {
     };
     const line = toLine(sample);
     if (!line.ok) throw new Error(line.reason);
-    expect(samplesOf(parseBody(line.line, "ms"), 0).samples).toEqual([sample]);
+    expect(parseBody(line.line, "ms")).toEqual([
+      {
+        measurement: sample.name,
+        tags: sample.labels,
+        fields: { value: sample.value },
+        timestamp: sample.timestamp,
+      },
+    ]);
   });
 
-  it("names field values by measurement and field, and skips string fields with a count", () => {
-    const { samples, stringFields } = samplesOf(
+  it("names field values by measurement and field, and keeps a point's string fields as a log event", () => {
+    const { samples, events } = samplesOf(
       parseBody(
-        'cpu,host=a usage_user=12.5,usage_idle=80,value=3\nsys,host=a uptime_format="3 days"',
+        'cpu,host=a usage_user=12.5,usage_idle=80,value=3\nsyslog,host=a,appname=kernel severity="err",message="NVRM: Xid 79\nline 2",uptime=3i',
         "ns",
       ),
       42,
@@ -65,8 +72,28 @@ describe("line protocol ingest", () => {
       ["cpu_usage_user", 12.5, 42],
       ["cpu_usage_idle", 80, 42],
       ["cpu", 3, 42],
+      ["syslog_uptime", 3, 42],
     ]);
-    expect(stringFields).toBe(1);
+    expect(events).toEqual([
+      {
+        timestamp: 42,
+        severity: "error",
+        message: "NVRM: Xid 79\nline 2",
+        service: "syslog",
+        host: "a",
+        attributes: { appname: "kernel", severity: "err", message: "NVRM: Xid 79\nline 2" },
+        traceId: null,
+        spanId: null,
+      },
+    ]);
+  });
+
+  it("makes names InfluxDB accepts valid instead of refusing them", () => {
+    const { samples } = samplesOf(parseBody("cpu-load,my-tag=x,ok=y 1m=0.5,value=2", "ns"), 1);
+    expect(samples.map((s) => [s.name, s.labels])).toEqual([
+      ["cpu_load_1m", { my_tag: "x", ok: "y" }],
+      ["cpu_load", { my_tag: "x", ok: "y" }],
+    ]);
   });
 
   it.each([
