@@ -4,6 +4,7 @@ import { resolveServers } from "../test/support/servers.js";
 import { codecBench } from "./codec.bench.js";
 import { detectorBrokerBench } from "./detector-broker.bench.js";
 import { detectorBench, detectorLatencyBench } from "./detector.bench.js";
+import { ingestFormatsBench } from "./ingest.bench.js";
 import { notifierBench } from "./notifier.bench.js";
 import { pipelinesBench, pipelinesEndToEndBench } from "./pipelines.bench.js";
 import { producersBench } from "./producers.bench.js";
@@ -21,6 +22,7 @@ try {
   await roundtripBench(servers.kafka);
   await sinksBench(servers);
   await producersBench(servers.kafka);
+  await ingestFormatsBench(servers.kafka);
   await pipelinesEndToEndBench(servers.kafka);
   await detectorLatencyBench(servers.kafka);
   await detectorBrokerBench(servers.kafka);

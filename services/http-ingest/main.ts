@@ -83,10 +83,13 @@ export async function startIngest(
    */
   function admit(req: IncomingMessage): number {
     const declared = Number(req.headers["content-length"] ?? NaN);
-    const identity = (req.headers["content-encoding"] ?? "identity") === "identity";
+    const encoding = req.headers["content-encoding"] ?? "identity";
+    // remote_write's snappy bodies are always compressed, typically 3–8×: charged at 8× what they
+    // declare (gzip says nothing of its ratio, so is charged the most allowed).
+    const factor = encoding === "identity" ? 1 : encoding === "snappy" ? 8 : Infinity;
     const bytes =
-      identity && Number.isSafeInteger(declared) && declared <= ingest.maxBodyBytes
-        ? declared
+      Number.isSafeInteger(declared) && declared * factor <= ingest.maxBodyBytes
+        ? declared * factor
         : ingest.maxBodyBytes;
     if (inFlight > 0 && inFlight + bytes > ingest.maxInFlightBytes) {
       metrics.dropped.inc({ reason: "ingest_backpressure_429" });

@@ -74,8 +74,9 @@ const root = protobuf.Root.fromJSON({
     },
   },
 });
-const WriteRequestV1 = root.lookupType("prometheus.WriteRequest");
-const RequestV2 = root.lookupType("v2.Request");
+/** The messages, for clients (benchmarks, tests) to encode them too. */
+export const WriteRequestV1 = root.lookupType("prometheus.WriteRequest");
+export const RequestV2 = root.lookupType("v2.Request");
 
 type Long = number | { toNumber(): number };
 const num = (v: Long | null | undefined) => (v === null || v === undefined ? 0 : Number(v));

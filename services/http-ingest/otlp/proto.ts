@@ -7,6 +7,7 @@ import type { AnyValue, Int64, KeyValue } from "./values.js";
 interface MessageType {
   decode(reader: Uint8Array): unknown;
   encode(message: object): { finish(): Uint8Array };
+  fromObject(object: object): object;
 }
 
 const require = createRequire(import.meta.url);
@@ -21,6 +22,12 @@ const root = require("@opentelemetry/otlp-transformer/build/src/generated/root.j
   };
 };
 const collector = root.opentelemetry.proto.collector;
+
+/** An OTLP/JSON-shaped metrics request as protobuf bytes, for clients (benchmarks) to send. */
+export const encodeMetrics = (request: MetricsRequest): Uint8Array => {
+  const type = collector.metrics.v1.ExportMetricsServiceRequest!;
+  return type.encode(type.fromObject(request)).finish();
+};
 
 export interface Resource {
   attributes?: KeyValue[] | null;
