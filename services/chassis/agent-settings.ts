@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import { z } from "zod";
 import { TOPICS } from "../../schemas/topics.js";
 import { duration } from "./config.js";
+import { edgeBufferSettings } from "./settings.js";
 
 export const agentBase = {
   interval: duration.default(10_000),
@@ -16,4 +17,6 @@ export const agentBase = {
     )
     .default({}),
   topic: z.string().min(1).default(TOPICS.metricsRaw.name),
+  /** Keep what Kafka cannot take on disk until it can; off when absent. */
+  edgeBuffer: edgeBufferSettings.optional(),
 };

@@ -78,6 +78,11 @@ export function createMetrics(service: string) {
       labelNames: ["topic", "partition"],
       registers,
     }),
+    edgeBuffered: new Gauge({
+      name: "vigil_edge_buffer_records",
+      help: "Records kept in the on-disk edge buffer, waiting for Kafka.",
+      registers,
+    }),
     lag: new Gauge({
       name: "vigil_consumer_lag_records",
       help: "Records behind the partition's high watermark after the last processed batch.",

@@ -14,8 +14,9 @@ import { startHealthServer, type HealthOptions, type HealthServer } from "./http
 import { createKafka } from "./kafka.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, type ServiceMetrics } from "./metrics.js";
+import { bufferedProducer } from "./edge-buffer.js";
 import { createProducer, type OutputProducer } from "./producer.js";
-import type { BaseSettings, ConsumerSettings } from "./settings.js";
+import type { BaseSettings, ConsumerSettings, EdgeBufferSettings } from "./settings.js";
 
 export interface ConsumeOptions<T> {
   settings: ConsumerSettings;
@@ -38,6 +39,8 @@ export interface ServiceOptions<T> {
   now?: () => number;
   /** The Kafka client, when not built from the settings (a test that cuts the network). */
   kafka?: Kafka;
+  /** Keep what Kafka cannot take on disk until it can (agents and ingest). */
+  edgeBuffer?: EdgeBufferSettings;
 }
 
 export interface Service {
@@ -57,7 +60,15 @@ export async function startService<T = unknown>(options: ServiceOptions<T>): Pro
   const logger = createLogger(name, settings.log.level);
   const metrics = options.metrics ?? createMetrics(name);
   const kafka = options.kafka ?? createKafka(settings.kafka, name, logger);
-  const producer = createProducer(kafka, metrics, settings.kafka.compression);
+  const direct = createProducer(kafka, metrics, settings.kafka.compression);
+  const producer = options.edgeBuffer
+    ? bufferedProducer(direct, {
+        ...options.edgeBuffer,
+        metrics,
+        logger,
+        ...(options.now && { now: options.now }),
+      })
+    : direct;
   await producer.connect();
 
   const consumer =

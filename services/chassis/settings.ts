@@ -142,3 +142,18 @@ export const baseSettings = z.strictObject({
 export type KafkaSettings = z.infer<typeof kafkaSettings>;
 export type ConsumerSettings = z.infer<typeof consumerSettings>;
 export type BaseSettings = z.infer<typeof baseSettings>;
+
+/**
+ * The on-disk edge buffer of an agent or ingest (see edge-buffer.ts): where, and its bounds. Off
+ * when absent.
+ */
+export const edgeBufferSettings = z.strictObject({
+  dir: z.string().min(1),
+  maxBytes: z
+    .number()
+    .int()
+    .min(2 ** 20)
+    .default(2 ** 30),
+  maxAge: duration.default(24 * 3_600_000),
+});
+export type EdgeBufferSettings = z.infer<typeof edgeBufferSettings>;

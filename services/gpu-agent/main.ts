@@ -23,6 +23,7 @@ export async function startGpuAgent(
     name: settings.service ?? "gpu-agent",
     settings,
     now,
+    ...(agent.edgeBuffer && { edgeBuffer: agent.edgeBuffer }),
     notReady: () => unavailable,
   });
   const smi = (args: string[]) =>

@@ -19,6 +19,7 @@ export async function startHostAgent(
     name: settings.service ?? "host-agent",
     settings,
     now,
+    ...(agent.edgeBuffer && { edgeBuffer: agent.edgeBuffer }),
     notReady: () => (published ? undefined : "no batch published yet"),
   });
   const collect = createCollector({

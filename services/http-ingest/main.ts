@@ -67,7 +67,12 @@ export async function startIngest(
 ): Promise<IngestService> {
   const { ingest } = settings;
   const token = ingest.auth === "token" ? Buffer.from(readSecret(ingest.token!)) : undefined;
-  const service = await startService({ name: settings.service ?? "http-ingest", settings, now });
+  const service = await startService({
+    name: settings.service ?? "http-ingest",
+    settings,
+    now,
+    ...(ingest.edgeBuffer && { edgeBuffer: ingest.edgeBuffer }),
+  });
   const { metrics, producer, logger } = service;
   let inFlight = 0;
 
@@ -105,6 +110,9 @@ export async function startIngest(
       await Promise.race([
         producer.send(records),
         new Promise((_, reject) => {
+          // With the edge buffer, a send ends acknowledged or kept on disk: never cut short, or
+          // the client would retry what is already kept.
+          if (ingest.edgeBuffer) return;
           timer = setTimeout(
             () =>
               reject(

@@ -2,7 +2,12 @@
 import { z } from "zod";
 import { TOPICS } from "../../schemas/topics.js";
 import { duration } from "../chassis/config.js";
-import { baseSettings, offLoopbackWithoutAuth, secretRef } from "../chassis/settings.js";
+import {
+  baseSettings,
+  edgeBufferSettings,
+  offLoopbackWithoutAuth,
+  secretRef,
+} from "../chassis/settings.js";
 
 const ingest = z
   .strictObject({
@@ -53,6 +58,11 @@ const ingest = z
         scopeLabels: z.boolean().default(true),
       })
       .prefault({}),
+    /**
+     * Keep what Kafka cannot take on disk until it can, answering 204 once it is there; off when
+     * absent (a request then gets 503 while Kafka is away, and its client keeps and retries it).
+     */
+    edgeBuffer: edgeBufferSettings.optional(),
     metricsTopic: z.string().min(1).default(TOPICS.metricsRaw.name),
     logsTopic: z.string().min(1).default(TOPICS.logsRaw.name),
   })

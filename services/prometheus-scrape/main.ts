@@ -25,6 +25,7 @@ export async function startScraper(
     name: settings.service ?? "prometheus-scrape",
     settings,
     now,
+    ...(scrape.edgeBuffer && { edgeBuffer: scrape.edgeBuffer }),
     notReady: () => (scraped ? undefined : "no scrape published yet"),
   });
   const { logger, metrics, producer } = service;

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { TOPICS } from "../../schemas/topics.js";
 import { duration } from "../chassis/config.js";
-import { baseSettings } from "../chassis/settings.js";
+import { baseSettings, edgeBufferSettings } from "../chassis/settings.js";
 
 const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, "expected a Prometheus label name");
 
@@ -27,6 +27,8 @@ export const scrapeSettings = baseSettings.extend({
     /** How often file_sd files are checked for changes. */
     refresh: duration.default(5_000),
     jobs: z.array(jobSettings).min(1),
+    /** Keep what Kafka cannot take on disk until it can; off when absent. */
+    edgeBuffer: edgeBufferSettings.optional(),
   }),
 });
 
