@@ -4,6 +4,7 @@
 // series' start time), `# EOF`. Errors name the line and the problem.
 import { ExpositionError } from "./exposition-error.js";
 import { checkHistograms, checkSample, checkSpacing } from "./openmetrics-checks.js";
+import { OpenMetricsStructure } from "./openmetrics-structure.js";
 import type { MetricType } from "../../schemas/types.js";
 
 export type Format = "prometheus" | "openmetrics";
@@ -48,7 +49,8 @@ function parseValue(text: string, line: number): number {
       return Number.NEGATIVE_INFINITY;
   }
   const value = Number(text);
-  if (text === "" || Number.isNaN(value))
+  // JavaScript reads 0x1, 0b1 and 0o1 as numbers; Go's ParseFloat, and so Prometheus, does not.
+  if (text === "" || Number.isNaN(value) || /^[-+]?0[xXbBoO]/.test(text))
     throw new ExpositionError(line, `"${text}" is not a number`);
   return value;
 }
@@ -123,24 +125,30 @@ function parseLabels(
     if (name in labels) throw new ExpositionError(line, `label ${name} given twice`);
     labels[name] = value;
     spaces();
-    if (text[i] === ",") i++;
-    else if (text[i] !== "}" && !(format === "prometheus" && text[i] !== undefined))
+    if (text[i] === ",") {
+      i++;
+      if (format === "openmetrics" && text[i] === "}")
+        throw new ExpositionError(line, `a comma after the last label is not allowed`);
+    } else if (text[i] !== "}" && !(format === "prometheus" && text[i] !== undefined))
       throw new ExpositionError(line, `expected , or } after label ${name}`);
   }
 }
 
-/** An OpenMetrics exemplar: `{labels} value [timestamp]`; throws saying what is wrong. */
-function checkExemplar(text: string, line: number): void {
-  const at = text.indexOf("{");
-  if (text.slice(0, at).trim() !== "" || at === -1)
-    throw new ExpositionError(line, "exemplar: expected {labels} after #");
-  const [, end] = parseLabels(text, at, line, "openmetrics");
-  const parts = text.slice(end).trim().split(/\s+/);
-  if (parts[0] === "" || parts.length > 2)
-    throw new ExpositionError(line, "exemplar: expected a value [timestamp] after its labels");
+/** An OpenMetrics exemplar: `{labels} value[ timestamp]`, its labels; throws saying what is wrong. */
+function checkExemplar(text: string, line: number): Record<string, string> {
+  if (!text.startsWith("{")) throw new ExpositionError(line, "exemplar: expected {labels} after #");
+  const [labels, end] = parseLabels(text, 0, line, "openmetrics");
+  const tail = text.slice(end);
+  if (!/^ \S+( \S+)?$/.test(tail))
+    throw new ExpositionError(
+      line,
+      "exemplar: expected one space, a value and maybe a timestamp after its labels, nothing more",
+    );
+  const parts = tail.slice(1).split(" ");
   parseValue(parts[0]!, line);
   if (parts[1] !== undefined && !Number.isFinite(Number(parts[1])))
     throw new ExpositionError(line, `exemplar: "${parts[1]}" is not a timestamp`);
+  return labels;
 }
 
 function familyOf(name: string, families: Map<string, Family>): [string, Family | undefined] {
@@ -191,15 +199,25 @@ export function parseExposition(text: string, format: Format = "prometheus"): Pa
   const samples: ParsedSample[] = [];
   const created = new Map<string, number>();
   const sampleLines: number[] = [];
+  // A family's `_created` is its series' start only within the same run of the family's lines
+  // (as Prometheus reads it): the run each sample is in.
+  const sampleRuns: number[] = [];
+  let run = 0;
+  let lastBase: string | undefined;
   const lines = text.split("\n");
+  const structure = format === "openmetrics" ? new OpenMetricsStructure() : undefined;
   let ended = false;
   lines.forEach((raw, index) => {
     const line = index + 1;
     const text = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
     if (ended && (text.trim() !== "" || index < lines.length - 1))
       throw new ExpositionError(line, "content after # EOF");
-    if (text.trim() === "") return;
+    if (text.trim() === "") {
+      if (structure && !ended && index < lines.length - 1) structure.blank(line);
+      return;
+    }
     if (text.startsWith("#")) {
+      if (structure && text !== "# EOF") structure.metadata(text, line);
       const meta = /^#\s+(HELP|TYPE|UNIT)\s+("(?:[^"\\]|\\.)*"|\S+)(?:\s+(.*))?$/.exec(text);
       if (text.trim() === "# EOF" && format === "openmetrics") ended = true;
       else if (meta) {
@@ -241,7 +259,10 @@ export function parseExposition(text: string, format: Format = "prometheus"): Pa
     const hash = after.indexOf(" # ");
     const series = hash === -1 ? after : after.slice(0, hash);
     const exemplar = hash === -1 ? undefined : after.slice(hash + 3);
-    if (exemplar !== undefined && format === "openmetrics") checkExemplar(exemplar, line);
+    const exemplarLabels =
+      exemplar !== undefined && format === "openmetrics"
+        ? checkExemplar(exemplar, line)
+        : undefined;
     if (format === "openmetrics") checkSpacing(series, line);
     const rest = series.trim().split(/\s+/); // an exemplar is checked, then left out
     if (rest.length < 1 || rest.length > 2 || rest[0] === "")
@@ -254,12 +275,21 @@ export function parseExposition(text: string, format: Format = "prometheus"): Pa
       timestamp = format === "openmetrics" ? Math.round(ts * 1000) : Math.trunc(ts);
     }
     const [base, family] = familyOf(name, families);
+    if (base !== lastBase) {
+      run += 1;
+      lastBase = base;
+    }
     if (format === "openmetrics") checkSample(name, base, labels, value, family?.type, line);
+    structure?.sample(
+      { name, family: base, labels, value, timestamp, exemplar: exemplarLabels },
+      line,
+    );
     if (name.endsWith("_created") && family && name !== base) {
-      created.set(seriesKey(base, labels), Math.round(value * 1000));
+      created.set(`${run}|${seriesKey(base, labels)}`, Math.round(value * 1000));
       return;
     }
     sampleLines.push(line);
+    sampleRuns.push(run);
     samples.push({
       name,
       labels,
@@ -271,6 +301,7 @@ export function parseExposition(text: string, format: Format = "prometheus"): Pa
   });
   if (format === "openmetrics" && !ended)
     throw new ExpositionError(lines.length, "OpenMetrics exposition does not end with # EOF");
+  structure?.end();
   if (format === "openmetrics")
     checkHistograms(
       samples.map((s, k) => ({ ...s, line: sampleLines[k]! })),
@@ -280,13 +311,18 @@ export function parseExposition(text: string, format: Format = "prometheus"): Pa
       },
     );
   if (created.size > 0) {
-    for (const sample of samples) {
-      const [base] = familyOf(sample.name, families);
-      const { le: _le, quantile: _q, ...seriesLabels } = sample.labels;
+    samples.forEach((sample, k) => {
+      const [base, family] = familyOf(sample.name, families);
+      // le and quantile are the bucket's and the quantile's, not the series': for those types only.
+      const { le: _le, quantile: _q, ...stripped } = sample.labels;
+      const seriesLabels =
+        family?.type === "histogram" || family?.type === "summary" ? stripped : sample.labels;
+      const at = `${sampleRuns[k]!}|`;
       const start =
-        created.get(seriesKey(base, sample.labels)) ?? created.get(seriesKey(base, seriesLabels));
+        created.get(at + seriesKey(base, sample.labels)) ??
+        created.get(at + seriesKey(base, seriesLabels));
       if (start !== undefined) sample.created = start;
-    }
+    });
   }
   return samples;
 }
