@@ -12,7 +12,7 @@ import type { z } from "zod";
 import type { Acknowledgement, Alert, NotificationLogEntry } from "../../schemas/types.js";
 import type { Logger } from "../chassis/logger.js";
 import { compileMatchers, type LabelMatch } from "./matchers.js";
-import type { Notification } from "./receivers/api.js";
+import { alertAnnotations, type Notification } from "./receivers/api.js";
 import {
   compileRoute,
   groupIdOf,
@@ -443,7 +443,7 @@ export class Dispatcher {
       status: firing.length > 0 ? "firing" : "resolved",
       groupLabels: group.labels,
       commonLabels: common((a) => a.labels),
-      commonAnnotations: common((a) => ({ ...a.annotations })),
+      commonAnnotations: common(alertAnnotations),
       alerts,
       externalUrl: this.deps.externalUrl,
       ...(escalation && { escalation }),

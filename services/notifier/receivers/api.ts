@@ -117,3 +117,16 @@ export function consoleLink(n: Notification): string {
     ? `${base}/console/#/alert/${shown[0]!.fingerprint}`
     : `${base}/console/#/group/${n.groupId}`;
 }
+
+/**
+ * An alert's annotations as Alertmanager sends them: every annotation it has, none empty (so a
+ * group's commonAnnotations hold only what its alerts' annotations hold).
+ */
+export function alertAnnotations(a: Alert): Record<string, string> {
+  return {
+    ...a.extraAnnotations,
+    summary: a.annotations.summary,
+    ...(a.annotations.description && { description: a.annotations.description }),
+    ...(a.annotations.runbook_url && { runbook_url: a.annotations.runbook_url }),
+  };
+}

@@ -17,7 +17,10 @@ export function slackText(text: string): string {
 /** One line of plain text at most `max` characters: a PagerDuty field, a mail subject. */
 export function lineText(text: string, max: number): string {
   const line = visible(text).replace(/\s+/g, " ").trim();
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+  if (line.length <= max) return line;
+  // Cut between characters, never inside one (a lone UTF-16 surrogate is not text).
+  const chars = [...line];
+  return chars.length > max ? `${chars.slice(0, max - 1).join("")}…` : line;
 }
 
 /** HTML text or attribute. */

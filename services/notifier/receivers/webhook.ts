@@ -5,7 +5,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import { readSecret, secretRef } from "../../chassis/settings.js";
-import { defineReceiver, post, type Notification } from "./api.js";
+import { alertAnnotations, defineReceiver, post, type Notification } from "./api.js";
 
 const iso = (ms: number | null) =>
   ms === null ? "0001-01-01T00:00:00Z" : new Date(ms).toISOString();
@@ -21,17 +21,15 @@ export function alertmanagerPayload(n: Notification, maxAlerts = 0): object {
     receiver: n.receiver,
     groupLabels: n.groupLabels,
     commonLabels: n.commonLabels,
-    commonAnnotations: n.commonAnnotations,
+    // As the alerts' own: no empty annotation (a notification built elsewhere may carry one).
+    commonAnnotations: Object.fromEntries(
+      Object.entries(n.commonAnnotations).filter(([, value]) => value !== ""),
+    ),
     externalURL: n.externalUrl,
     alerts: alerts.map((a) => ({
       status: a.status,
       labels: a.labels,
-      annotations: {
-        ...a.extraAnnotations,
-        summary: a.annotations.summary,
-        ...(a.annotations.description && { description: a.annotations.description }),
-        ...(a.annotations.runbook_url && { runbook_url: a.annotations.runbook_url }),
-      },
+      annotations: alertAnnotations(a),
       startsAt: iso(a.startsAt),
       // A firing alert has not ended: Alertmanager writes Go's zero time.
       endsAt: iso(a.status === "firing" ? null : a.endsAt),

@@ -116,13 +116,53 @@ describe("OpenMetrics", () => {
       'expected ="…" after label aa',
     );
     expect(() => parseExposition('c_total 1 # {aa="bb"}\n# EOF\n', "openmetrics")).toThrow(
-      "exemplar: expected a value [timestamp] after its labels",
+      "exemplar: expected one space, a value and maybe a timestamp after its labels",
     );
   });
 });
 
 describe("OpenMetrics' checks", () => {
   const om = (page: string) => () => parseExposition(`${page}\n# EOF\n`, "openmetrics");
+
+  it.each([
+    ["# HELP a x\n# HELP a x", "# HELP a given twice"],
+    ["# TYPE a gauge\na 1\n# HELP a late", "metadata must come before its samples"],
+    ["# TYPE a gauge \na 1", '"gauge " is not an OpenMetrics type'],
+    ["# HELP a", "expected a space and its value"],
+    ["# TYPE a untyped", '"untyped" is not an OpenMetrics type'],
+    ["# UNIT a seconds", "the name must end in _seconds"],
+    ["# TYPE a_created gauge\n# TYPE a counter", "a_created clashes with family a_created"],
+    ["# comment", 'expected "# HELP name text"'],
+    ["a 1\n\na 2", "blank lines are not allowed"],
+    ["# TYPE a gauge\na 0 1\na 0 0", "timestamps must not go back"],
+    ['# TYPE a gauge\na 1 # {t="1"} 1', "exemplars are for counters' _total"],
+    ['# TYPE a stateset\na{a="x"} 2', "a state is 0 or 1"],
+    ["# TYPE a info\na_info 2", "an info sample's value is 1"],
+    ['# TYPE a histogram\na_bucket{le="+Inf"} 0\na_sum 0', "_sum and _count go together"],
+    [
+      '# TYPE a histogram\na_bucket{a="1",le="+Inf"} 0\na_bucket{a="2",le="+Inf"} 0\na_count{a="1"} 0',
+      "samples must be together",
+    ],
+    ["a 0x1", '"0x1" is not a number'],
+  ])("refuse %j (%s)", (page, error) => {
+    expect(om(page)).toThrow(error);
+  });
+
+  it("read what Prometheus and client_golang write though OpenMetrics forbids it", () => {
+    // A summary with negative observations, a histogram with negative buckets and a _sum.
+    const page = [
+      "# TYPE s summary",
+      's{quantile="0.5"} -1',
+      "s_sum -3",
+      "s_count 2",
+      "# TYPE h histogram",
+      'h_bucket{le="-1"} 1',
+      'h_bucket{le="+Inf"} 2',
+      "h_sum -0.5",
+      "h_count 2",
+    ].join("\n");
+    expect(om(page)()).toHaveLength(7);
+  });
 
   it("refuse counts that are negative or NaN, and a quantile outside [0, 1]", () => {
     expect(om("# TYPE a counter\na_total -1")).toThrow("a_total: a count must be a number ≥ 0");
@@ -136,7 +176,9 @@ describe("OpenMetrics' checks", () => {
   });
 
   it("refuse a histogram without +Inf, with falling buckets, or a _count that differs from +Inf", () => {
-    expect(om('# TYPE a histogram\na_bucket{le="1"} 0')).toThrow("the +Inf bucket is missing");
+    expect(om('# TYPE a histogram\na_bucket{le="1"} 0')).toThrow(
+      "a histogram needs its +Inf bucket",
+    );
     expect(om('# TYPE a histogram\na_bucket{le="1"} 2\na_bucket{le="+Inf"} 1')).toThrow(
       "bucket counts must not decrease",
     );
