@@ -32,7 +32,7 @@ export async function startScraper(
 
   function startLoop(job: JobSettings, target: Target): Loop {
     const once = async () => {
-      const result = await scrapeTarget(target, job.timeout, now);
+      const result = await scrapeTarget(target, job, now);
       if (result.error) {
         metrics.dropped.inc({ reason: "scrape_failed" });
         logger.warn(

@@ -124,11 +124,11 @@ describe("Prometheus scrape producer", () => {
         .filter((s) => s.name === "vigil_batch_processing_seconds_bucket")
         .every((s) => s.type === "histogram_bucket"),
     ).toBe(true);
-    expect(value(own[0], "scrape_samples_scraped")).toBe(own[0]!.samples.length - 3);
+    expect(value(own[0], "scrape_samples_scraped")).toBe(own[0]!.samples.length - 4);
 
     const late = of(all, slow.instance);
     expect(late.length).toBeGreaterThanOrEqual(1);
-    expect(late.every((b) => value(b, "up") === 0 && b.samples.length === 3)).toBe(true);
+    expect(late.every((b) => value(b, "up") === 0 && b.samples.length === 4)).toBe(true);
     expect(value(late[0], "scrape_duration_seconds")).toBeGreaterThanOrEqual(0.45);
     expect(
       of(all, broken.instance).every(
