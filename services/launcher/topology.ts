@@ -3,7 +3,7 @@
 // test runs it with topics and names of its own.
 //
 //   host/GPU agents, scrape, log shipper ─► metrics.raw / logs.raw
-//   pipelines (validate, normalize; p99 windows) ─► metrics.clean / metrics.aggregated
+//   pipelines (normalize, validate; p99 windows) ─► metrics.clean / metrics.aggregated
 //   log pipeline ─► logs.clean
 //   detector (rules) ─► alerts ─► notifier ─► receivers
 //   InfluxDB sink ◄─ metrics.clean/aggregated      Elasticsearch sink ◄─ logs.clean, alerts
@@ -116,7 +116,7 @@ export function topology(o: TopologyOptions): ServiceSpec[] {
         late: t.metricsLate,
         stateful: false,
         tick,
-        processors: [{ validate: {} }, { normalize: {} }],
+        processors: [{ normalize: {} }, { validate: {} }],
       },
       {
         name: `latency-p99-${o.instance}`,
