@@ -19,6 +19,11 @@ const config = z.strictObject({
   maxBacklog: duration.default(7 * 24 * 3_600_000),
   /** How far ahead of our clock a sample may be. */
   maxFuture: duration.default(300_000),
+  /**
+   * Longest metric or label name, in characters: a name past it is garbage or an attack (and
+   * InfluxDB refuses a series key over 64 KiB), never a series.
+   */
+  maxNameLength: z.number().int().min(1).default(1024),
   /** Accept NaN and ±Inf (Prometheus uses NaN as a marker). */
   allowNonFinite: z.boolean().default(false),
 });
@@ -45,7 +50,15 @@ export const validate: ProcessorSpec<typeof config> = {
         const timely: MetricSample[] = [];
         for (const sample of samples) {
           const badLabel = Object.keys(sample.labels).find((name) => !LABEL_NAME.test(name));
-          if (!METRIC_NAME.test(sample.name))
+          const long = [sample.name, ...Object.keys(sample.labels)].find(
+            (name) => name.length > settings.maxNameLength,
+          );
+          if (long !== undefined)
+            reject(
+              sample,
+              `name: "${long.slice(0, 64)}…" is ${long.length} characters, longer than ${settings.maxNameLength}`,
+            );
+          else if (!METRIC_NAME.test(sample.name))
             reject(sample, `name: "${sample.name}" is not a valid metric name`);
           else if (badLabel !== undefined)
             reject(sample, `labels.${badLabel}: not a valid label name`);

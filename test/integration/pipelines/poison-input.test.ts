@@ -107,6 +107,8 @@ describe("poison input", () => {
       expect(decoded.every((l) => l.errorCode === "VGL_VALIDATE")).toBe(true);
       expect(decoded.every((l) => l.originalTopic === metrics)).toBe(true);
       // The reasons are cut (with the size they had); the rejected samples are all accounted for.
+      // Ingest made the names valid; validate refuses them for their length (the message, which
+      // names each sample, is cut).
       expect(decoded[0]!.errorMessage).toMatch(/truncated: \d+ bytes/);
       const rejected = decoded.flatMap((l) =>
         l.value === null ? [] : decode("metric-batch", l.value).samples,
