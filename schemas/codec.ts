@@ -3,7 +3,15 @@
 // the record; the reader resolves that writer schema into its own version.
 import type avro from "avsc";
 import { avroType, latest, versionById, type SchemaVersion } from "./registry.js";
-import type { Subject, Subjects } from "./types.js";
+import type { MetricBatch, Subject, Subjects } from "./types.js";
+
+/**
+ * A sample's `nanos` is absent unless it has some: Avro writes 0 for absent, so 0 reads back as
+ * undefined (assigned, not deleted, so the object keeps its shape).
+ */
+function withoutZeroNanos(batch: MetricBatch): void {
+  for (const sample of batch.samples) if (sample.nanos === 0) sample.nanos = undefined;
+}
 
 const MAGIC = 0;
 const HEADER_BYTES = 5;
@@ -106,6 +114,7 @@ export function decode<S extends Subject>(
       writer.id === reader.id
         ? type.fromBuffer(body)
         : type.fromBuffer(body, resolver(reader, writer));
+    if (subject === "metric-batch") withoutZeroNanos(value as MetricBatch);
     return value as Subjects[S];
   } catch (error) {
     throw new DecodeError(

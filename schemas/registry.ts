@@ -18,6 +18,7 @@ export interface SchemaVersion {
 export const SCHEMA_VERSIONS: readonly SchemaVersion[] = [
   { id: 101, subject: "metric-batch", version: 1, file: "metric-batch.v1.avsc" },
   { id: 102, subject: "metric-batch", version: 2, file: "metric-batch.v2.avsc" },
+  { id: 103, subject: "metric-batch", version: 3, file: "metric-batch.v3.avsc" },
   { id: 201, subject: "log-batch", version: 1, file: "log-batch.v1.avsc" },
   { id: 301, subject: "alert", version: 1, file: "alert.v1.avsc" },
   { id: 302, subject: "alert", version: 2, file: "alert.v2.avsc" },

@@ -11,6 +11,8 @@ export interface MetricSample {
   unit: string;
   /** When a counter series started (OpenMetrics `_created`); null when unknown. */
   startTimestamp: number | null;
+  /** Nanoseconds past `timestamp`'s millisecond (1–999 999); absent when there are none. */
+  nanos?: number;
 }
 
 export interface MetricBatch {

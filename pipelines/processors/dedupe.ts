@@ -16,7 +16,7 @@ export const dedupe = defineOperator<typeof config, number>({
     let newest = state.get(NEWEST) ?? 0;
     const kept = [];
     for (const sample of samples) {
-      const key = `${seriesKey(sample)}@${sample.timestamp}`;
+      const key = `${seriesKey(sample)}@${sample.timestamp}${sample.nanos ? `.${sample.nanos}` : ""}`;
       if (state.get(key) !== undefined) {
         context.count("duplicate");
         continue;

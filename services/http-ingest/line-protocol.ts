@@ -14,6 +14,8 @@ export interface LinePoint {
   fields: Record<string, number | string | boolean>;
   /** Milliseconds since the epoch, when the line had a timestamp. */
   timestamp?: number;
+  /** Nanoseconds past that millisecond (ns or us precision), when there are any. */
+  nanos?: number;
 }
 
 export type Precision = "ns" | "us" | "ms" | "s";
@@ -159,7 +161,12 @@ function readPoint(
   if (ts < INT64.min || ts > INT64.max)
     throw new LineProtocolError(lineNo, `timestamp ${rest} is out of the 64-bit range`);
   const timestamp = precision === "s" ? Number(ts * 1000n) : Number(ts / PER_MS[precision]);
-  return { point: { measurement, tags, fields, timestamp }, next };
+  const perMs = PER_MS[precision];
+  const nanos = perMs > 1n && ts > 0n ? Number((ts % perMs) * (1_000_000n / perMs)) : 0;
+  return {
+    point: { measurement, tags, fields, timestamp, ...(nanos > 0 && { nanos }) },
+    next,
+  };
 }
 
 export function parseLine(text: string, line: number, precision: Precision = "ns"): LinePoint {

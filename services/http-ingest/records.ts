@@ -41,6 +41,7 @@ export function samplesOf(
         type: "unknown",
         unit: "",
         startTimestamp: null,
+        ...(point.nanos && { nanos: point.nanos }),
       });
     }
     if (text.length > 0) events.push(eventOf(point, text, timestamp));

@@ -22,7 +22,7 @@ export function createInfluxHandler(
 
     records.forEach((record, index) => {
       for (const sample of record.decoded.samples) {
-        const result = toLine(sample);
+        const result = toLine(sample, "ns");
         if (result.ok) {
           lines.push(result.line);
           owner.push(index);

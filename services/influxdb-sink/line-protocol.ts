@@ -1,5 +1,6 @@
 // Metric samples as InfluxDB line protocol, one point per sample:
-//   <metric name>,<label>=<value>,… value=<float> <timestamp ms>
+//   <metric name>,<label>=<value>,… value=<float> <timestamp>
+// The sink writes nanoseconds (a sample's `nanos` kept: two points 1 ns apart stay two points).
 // Escaping follows the line-protocol spec as InfluxDB 1.8 parses it (checked against the real
 // server in test/integration/sinks): commas and spaces in measurements; commas, equals signs and
 // spaces in tag keys, tag values and field keys; a backslash is literal unless it precedes one of
@@ -23,8 +24,16 @@ function unrepresentable(where: string, text: string): string | undefined {
   return undefined;
 }
 
+/** The sample's timestamp in the request's precision: ns keeps its sub-millisecond nanos. */
+function timestampOf(sample: MetricSample, precision: "ms" | "ns"): string {
+  const ms = Math.trunc(sample.timestamp);
+  if (precision === "ms") return String(ms);
+  if (ms >= 0) return `${ms}${String(sample.nanos ?? 0).padStart(6, "0")}`;
+  return String(BigInt(ms) * 1_000_000n + BigInt(sample.nanos ?? 0));
+}
+
 /** Finite floats only: InfluxDB stores no NaN or ±Inf, and Prometheus uses NaN as a marker. */
-export function toLine(sample: MetricSample): LineResult {
+export function toLine(sample: MetricSample, precision: "ms" | "ns" = "ms"): LineResult {
   if (!Number.isFinite(sample.value)) {
     return {
       ok: false,
@@ -45,5 +54,5 @@ export function toLine(sample: MetricSample): LineResult {
     if (problem) return { ok: false, reason: problem, droppable: false };
     line += `,${escapeKey(key)}=${escapeKey(value)}`;
   }
-  return { ok: true, line: `${line} value=${sample.value} ${Math.trunc(sample.timestamp)}` };
+  return { ok: true, line: `${line} value=${sample.value} ${timestampOf(sample, precision)}` };
 }

@@ -67,7 +67,7 @@ export function createInfluxWriter(settings: InfluxSettings, metrics: ServiceMet
   };
 
   async function post(lines: string[]): Promise<void> {
-    const api = client.getWriteApi(settings.org, settings.bucket, "ms", options);
+    const api = client.getWriteApi(settings.org, settings.bucket, "ns", options);
     const timer = metrics.sinkRequests.startTimer({ store: STORE });
     try {
       api.writeRecords(lines);

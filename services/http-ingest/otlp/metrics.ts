@@ -164,8 +164,14 @@ export function samplesOfOtlp(request: MetricsRequest, settings: OtlpLabelSettin
             if (timestamp <= 0) throw new PointError("time_unix_nano: missing");
             const start = msOfNanos(point.startTimeUnixNano);
             const labels = pointLabels(base, point);
+            const nanos = Number(bigintOf(point.timeUnixNano) % 1_000_000n);
             out.samples.push(
-              ...convert(metric, point, { timestamp, start: start > 0 ? start : null, labels }),
+              ...convert(metric, point, {
+                timestamp,
+                nanos,
+                start: start > 0 ? start : null,
+                labels,
+              }),
             );
           } catch (error) {
             if (!(error instanceof PointError) && !(error instanceof Error)) throw error;
@@ -191,6 +197,8 @@ function pointsOf(metric: Metric): AnyPoint[] {
 
 interface At {
   timestamp: number;
+  /** Nanoseconds past that millisecond. */
+  nanos: number;
   start: number | null;
   labels: Record<string, string>;
 }
@@ -210,6 +218,7 @@ function convert(metric: Metric, point: AnyPoint, at: At): MetricSample[] {
     type,
     unit,
     startTimestamp: type === "gauge" ? null : at.start,
+    ...(at.nanos > 0 && { nanos: at.nanos }),
   });
   if (metric.gauge) return [sample(promName(metric, false, true), numberValue(point), "gauge")];
   if (metric.sum) {

@@ -24,7 +24,7 @@ import { startInfluxSink } from "../../../services/influxdb-sink/main.js";
 import { influxSinkSettings } from "../../../services/influxdb-sink/settings.js";
 import type { Service } from "../../../services/chassis/service.js";
 import { elasticsearchClient, kafkaClient, testIndex, uniqueName } from "../../support/clients.js";
-import { createDatabase, readPoints, type StoredPoint } from "../../support/influx.js";
+import { createDatabase, influxql, readPoints, type StoredPoint } from "../../support/influx.js";
 import { createTopics, waitFor } from "../../support/kafka.js";
 import { chassisFor } from "../../support/services.js";
 
@@ -353,6 +353,29 @@ describe("OTLP and remote_write ingest", () => {
       init?: { method: string; headers: Record<string, string>; body: ArrayBufferLike },
     ) => fetch(url, { ...init, body: Buffer.from(init!.body) }),
   };
+
+  it("keeps nanosecond precision to InfluxDB: two points 1 ns apart are two points", async () => {
+    // A millisecond ending .123, so InfluxDB's RFC 3339 times (trailing zeros cut) read plainly.
+    const base_ns = BigInt(Math.floor((Date.now() - 60_000) / 1000) * 1000 + 123) * 1_000_000n;
+    const lines = [0n, 1n, 1_000_001n].map((d) => `ns_probe,host=n1 value=${d} ${base_ns + d}`);
+    const written = await fetch(`${base}/write?precision=ns`, {
+      method: "POST",
+      headers: AUTH,
+      body: lines.join("\n"),
+    });
+    expect(written.status).toBe(204);
+    await waitFor(
+      "the three points in storage",
+      async () => (await stored("ns_probe")).length === 3,
+      20_000,
+    );
+    const answer = (await influxql(servers.influx, 'SELECT "value" FROM "ns_probe"', db)) as {
+      results: { series: { values: [string, number][] }[] }[];
+    };
+    const times = answer.results[0]!.series[0]!.values.map(([time]) => time);
+    const ms = new Date(Number(base_ns / 1_000_000n)).toISOString().slice(0, -1);
+    expect(times).toEqual([`${ms}Z`, `${ms}000001Z`, `${ms.slice(0, -3)}124000001Z`]);
+  });
 
   it("writes what a remote_write client sends to InfluxDB, and reports a series without a name", async () => {
     const t = Date.now() - 5_000;

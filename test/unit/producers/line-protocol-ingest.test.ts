@@ -22,6 +22,7 @@ describe("line protocol ingest", () => {
       tags: { host: "node-1", gpu: "0" },
       fields: { temp: 71.5, util: 97, ok: true, mode: "boost" },
       timestamp: 1_764_000_000_123,
+      nanos: 456_789,
     });
   });
 
@@ -86,6 +87,23 @@ describe("line protocol ingest", () => {
         spanId: null,
       },
     ]);
+  });
+
+  it("keeps the nanoseconds past the millisecond, so points 1 ns apart stay apart", () => {
+    const [a, b, c] = parseBody(
+      "m v=1 1764000000123000000\nm v=2 1764000000123000001\nm v=3 1764000000123456",
+      "ns",
+    );
+    expect([a!.timestamp, a!.nanos]).toEqual([1_764_000_000_123, undefined]);
+    expect([b!.timestamp, b!.nanos]).toEqual([1_764_000_000_123, 1]);
+    expect(parseBody("m v=3 1764000000123456", "us")[0]).toMatchObject({
+      timestamp: 1_764_000_000_123,
+      nanos: 456_000,
+    });
+    expect(c!.timestamp).toBe(1_764_000_000); // that line is in ns: 1764000000123456 ns
+    expect(samplesOf([b!], 0).samples[0]!.nanos).toBe(1);
+    const line = toLine({ ...samplesOf([b!], 0).samples[0]!, name: "m" }, "ns");
+    expect(line).toEqual({ ok: true, line: "m value=2 1764000000123000001" });
   });
 
   it("makes names InfluxDB accepts valid instead of refusing them", () => {
