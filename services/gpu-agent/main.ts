@@ -7,7 +7,14 @@ import { encode } from "../../schemas/codec.js";
 import { loadConfig } from "../chassis/config.js";
 import { every } from "../chassis/periodic.js";
 import { isMain, runMain, startService, type Service } from "../chassis/service.js";
-import { GPU_QUERY, parseMigXml, parseQueryCsv } from "./nvidia-smi.js";
+import { attribute } from "./attribution.js";
+import {
+  APPS_QUERY,
+  GPU_QUERY,
+  parseComputeApps,
+  parseMigXml,
+  parseQueryCsv,
+} from "./nvidia-smi.js";
 import { gpuSamples } from "./samples.js";
 import { gpuAgentSettings, type GpuAgentSettings } from "./settings.js";
 
@@ -55,7 +62,29 @@ export async function startGpuAgent(
     const migs = readings.some((r) => r.values["utilization.gpu"] === undefined)
       ? parseMigXml(await smi(["-q", "-x"]))
       : [];
-    const samples = gpuSamples(readings, migs, { ...agent.labels, host: agent.host }, now());
+    const base = { ...agent.labels, host: agent.host };
+    const at = now();
+    const samples = gpuSamples(readings, migs, base, at);
+    if (agent.attribution) {
+      try {
+        const apps = parseComputeApps(
+          await smi([
+            `--query-compute-apps=${APPS_QUERY.join(",")}`,
+            "--format=csv,noheader,nounits",
+          ]),
+        );
+        const { gpuLabels, processSamples } = attribute(apps, readings, agent.procRoot, base, at);
+        for (const sample of samples) {
+          const workload = gpuLabels.get(sample.labels.uuid ?? "");
+          if (workload) sample.labels = { ...sample.labels, ...workload };
+        }
+        samples.push(...processSamples);
+      } catch (error) {
+        // The GPUs' own readings go out regardless; who uses them is added when it can be read.
+        service.metrics.dropped.inc({ reason: "gpu_attribution_failed" });
+        service.logger.warn({ err: error }, "GPU processes could not be read; GPUs unlabelled");
+      }
+    }
     await service.producer.send([
       {
         topic: agent.topic,

@@ -92,3 +92,40 @@ export function parseMigXml(xml: string): MigReading[] {
     ),
   );
 }
+
+/** The fields asked of `nvidia-smi --query-compute-apps`. */
+export const APPS_QUERY = ["gpu_uuid", "pid", "process_name", "used_memory"] as const;
+
+export interface ComputeApp {
+  gpuUuid: string;
+  pid: number;
+  processName: string;
+  /** Absent where nvidia-smi cannot read it ([N/A]: in a container without access, MIG). */
+  usedMemoryMiB?: number;
+}
+
+/**
+ * `--query-compute-apps=gpu_uuid,pid,process_name,used_memory --format=csv,noheader,nounits`.
+ * A process name may hold commas: the fields around it are taken from both ends.
+ */
+export function parseComputeApps(text: string): ComputeApp[] {
+  const apps: ComputeApp[] = [];
+  for (const line of text.split("\n")) {
+    if (line.trim() === "" || /^No running/i.test(line.trim())) continue;
+    const fields = line.split(",").map((f) => f.trim());
+    if (fields.length < APPS_QUERY.length)
+      throw new Error(`nvidia-smi printed ${fields.length} compute-app fields: "${line}"`);
+    const pid = Number(fields[1]);
+    if (!Number.isSafeInteger(pid) || pid <= 0)
+      throw new Error(`nvidia-smi printed pid "${fields[1]}": "${line}"`);
+    const memory = fields.at(-1)!;
+    const used = MISSING.test(memory) ? undefined : Number(memory);
+    apps.push({
+      gpuUuid: fields[0]!,
+      pid,
+      processName: fields.slice(2, -1).join(", "),
+      ...(used !== undefined && Number.isFinite(used) && { usedMemoryMiB: used }),
+    });
+  }
+  return apps;
+}

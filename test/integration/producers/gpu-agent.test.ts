@@ -11,11 +11,11 @@ const endpoint = inject("servers").kafka;
 const kafka = kafkaClient(endpoint);
 const admin = kafka.admin();
 
-const agentFor = (topic: string, nvidiaSmi: string) =>
+const agentFor = (topic: string, nvidiaSmi: string, procRoot = "/proc") =>
   startGpuAgent(
     gpuAgentSettings.parse({
       ...chassisFor(endpoint),
-      agent: { interval: "200ms", host: "gpu-node-7", topic, nvidiaSmi },
+      agent: { interval: "200ms", host: "gpu-node-7", topic, nvidiaSmi, procRoot },
     }),
   );
 
@@ -66,5 +66,35 @@ describe("GPU metrics agent", () => {
           s.labels.uuid === "GPU-5e1a7b3c-2d4f-4a6b-8c9d-0e1f2a3b4c5d",
       ),
     ).toBe(true);
+  });
+
+  it("labels each GPU with the pod or Slurm job of its processes, and writes each process's GPU memory", async () => {
+    const [topic] = await createTopics(admin, 1, "gpu-owners");
+    process.env.NVIDIA_SMI_FIXTURE = resolve("test/fixtures/nvidia-smi/h100-x2");
+    const agent = await agentFor(
+      topic!,
+      resolve("test/fixtures/nvidia-smi/stand-in.sh"),
+      resolve("test/fixtures/proc"),
+    );
+    try {
+      await waitFor("a batch", async () => (await recordCount(admin, topic!)) >= 1);
+    } finally {
+      await agent.stop();
+      delete process.env.NVIDIA_SMI_FIXTURE;
+    }
+    const [record] = await readTopic(kafka, topic!);
+    const samples = decode("metric-batch", record!.value).samples;
+    const temperature = (gpu: string) =>
+      samples.find((s) => s.name === "gpu_temperature_celsius" && s.labels.gpu === gpu)!.labels;
+    expect(temperature("0")).toMatchObject({
+      pod_uid: "7f3c1b9e-2a4d-4c3e-9b1a-0e2f4d5c6b7a",
+      container_id: "3f1c9e5a7b2d",
+    });
+    expect(temperature("1")).toMatchObject({ slurm_job: "4242" });
+    const processes = samples.filter((s) => s.name === "gpu_process_memory_used_bytes");
+    expect(processes.map((s) => [s.labels.gpu, s.labels.pid, s.labels.process, s.value])).toEqual([
+      ["0", "4242", "python", 65536 * 2 ** 20],
+      ["1", "5151", "train.py", 2 * 2 ** 20],
+    ]);
   });
 });
