@@ -241,20 +241,24 @@ describe("the notifier as Alertmanager", () => {
       ]),
     );
 
-    // The alert is now silenced: amtool's default query (active only) leaves it out.
+    // The alert is now silenced: amtool's default query (active only) leaves it out, and
+    // --silenced shows it. Both are awaited together: an empty default answer alone could be a
+    // moment with no alert at all (while the replicas settle who is active).
+    let suppressed: Array<Record<string, unknown>> = [];
     await waitFor("the alert silenced", async () => {
       const { stdout } = await am("alert", "query", `cluster=${cluster}`, "-o", "json");
-      return (JSON.parse(stdout) as unknown[]).length === 0;
+      const { stdout: withSilenced } = await am(
+        "alert",
+        "query",
+        "--silenced",
+        `cluster=${cluster}`,
+        "-o",
+        "json",
+      );
+      suppressed = JSON.parse(withSilenced) as Array<Record<string, unknown>>;
+      return (JSON.parse(stdout) as unknown[]).length === 0 && suppressed.length === 1;
     });
-    const { stdout: withSilenced } = await am(
-      "alert",
-      "query",
-      "--silenced",
-      `cluster=${cluster}`,
-      "-o",
-      "json",
-    );
-    expect((JSON.parse(withSilenced) as Array<Record<string, unknown>>)[0]!.status).toMatchObject({
+    expect(suppressed[0]!.status).toMatchObject({
       state: "suppressed",
       silencedBy: [silenceId],
     });
