@@ -10,10 +10,14 @@ import { isMain, runMain, startService, type Service } from "../chassis/service.
 import { attribute } from "./attribution.js";
 import {
   APPS_QUERY,
-  GPU_QUERY,
+  FLAGS_QUERY,
+  gpuFieldsFor,
   parseComputeApps,
+  parseFlagsCsv,
+  parseHelpQueryGpu,
   parseMigXml,
   parseQueryCsv,
+  type GpuField,
 } from "./nvidia-smi.js";
 import { gpuSamples } from "./samples.js";
 import { gpuAgentSettings, type GpuAgentSettings } from "./settings.js";
@@ -38,10 +42,21 @@ export async function startGpuAgent(
       (r) => r.stdout,
     );
 
+  // What this driver takes, asked once: a field it does not know would fail the whole query.
+  let fields: GpuField[] | undefined;
+  let flagsTaken = false;
+  const probe = async () => {
+    const accepted = await smi(["--help-query-gpu"]).then(parseHelpQueryGpu, () => undefined);
+    fields = gpuFieldsFor(accepted);
+    flagsTaken = FLAGS_QUERY.every((f) => accepted?.has(f));
+    service.logger.info({ fields: fields.length, flags: flagsTaken }, "nvidia-smi fields chosen");
+  };
+
   const once = async () => {
     let csv: string;
     try {
-      csv = await smi([`--query-gpu=${GPU_QUERY.join(",")}`, "--format=csv,noheader,nounits"]);
+      if (!fields) await probe();
+      csv = await smi([`--query-gpu=${fields!.join(",")}`, "--format=csv,noheader,nounits"]);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       const why =
@@ -53,7 +68,7 @@ export async function startGpuAgent(
       unavailable = why;
       return;
     }
-    const readings = parseQueryCsv(csv);
+    const readings = parseQueryCsv(csv, fields);
     if (readings.length === 0) {
       unavailable = "nvidia-smi lists no GPU";
       return;
@@ -64,7 +79,12 @@ export async function startGpuAgent(
       : [];
     const base = { ...agent.labels, host: agent.host };
     const at = now();
-    const samples = gpuSamples(readings, migs, base, at);
+    const health = flagsTaken
+      ? parseFlagsCsv(
+          await smi([`--query-gpu=${FLAGS_QUERY.join(",")}`, "--format=csv,noheader,nounits"]),
+        )
+      : undefined;
+    const samples = gpuSamples(readings, migs, base, at, health);
     if (agent.attribution) {
       try {
         const apps = parseComputeApps(

@@ -2,7 +2,8 @@
 // MIG devices of `-q -x`. A field reading [N/A], [Not Supported] or similar is absent — never 0.
 import { XMLParser } from "fast-xml-parser";
 
-export const GPU_QUERY = [
+/** What every driver Vigil supports answers (the fallback when it cannot say what it takes). */
+export const BASE_QUERY = [
   "index",
   "uuid",
   "name",
@@ -19,28 +20,82 @@ export const GPU_QUERY = [
   "clocks_throttle_reasons.active",
 ] as const;
 
+/**
+ * The fields asked for where the driver takes them (`--help-query-gpu`): the base ones, with the
+ * non-deprecated clock event reasons, and the health fields DCGM reads — remapped rows, retired
+ * pages, PCIe link generation and width, memory temperature, instant power, fan speed.
+ */
+export const GPU_QUERY = [
+  ...BASE_QUERY.slice(0, -1),
+  "clocks_event_reasons.active",
+  "remapped_rows.correctable",
+  "remapped_rows.uncorrectable",
+  "retired_pages.single_bit_ecc.count",
+  "retired_pages.double_bit.count",
+  "pcie.link.gen.gpucurrent",
+  "pcie.link.gen.max",
+  "pcie.link.width.current",
+  "pcie.link.width.max",
+  "temperature.memory",
+  "power.draw.instant",
+  "fan.speed",
+] as const;
+
+export type GpuField = (typeof GPU_QUERY)[number] | (typeof BASE_QUERY)[number];
+
+/** Yes/No fields, asked in a query of their own (only where the driver takes all of them). */
+export const FLAGS_QUERY = [
+  "uuid",
+  "remapped_rows.pending",
+  "remapped_rows.failure",
+  "retired_pages.pending",
+] as const;
+
+/** The names `nvidia-smi --help-query-gpu` lists (each property with its aliases). */
+export function parseHelpQueryGpu(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const line of text.split("\n"))
+    if (line.startsWith('"')) for (const m of line.matchAll(/"([^"]+)"/g)) names.add(m[1]!);
+  return names;
+}
+
+/**
+ * The fields to ask this driver for: GPU_QUERY's that it takes (the clock reasons under their old
+ * name on drivers before 535); BASE_QUERY when it did not say what it takes.
+ */
+export function gpuFieldsFor(accepted: Set<string> | undefined): GpuField[] {
+  if (!accepted || accepted.size === 0) return [...BASE_QUERY];
+  return GPU_QUERY.flatMap((field): GpuField[] => {
+    if (accepted.has(field)) return [field];
+    if (field === "clocks_event_reasons.active" && accepted.has("clocks_throttle_reasons.active"))
+      return ["clocks_throttle_reasons.active"];
+    return field === "index" || field === "uuid" || field === "name" ? [field] : [];
+  });
+}
+
 export interface GpuReading {
   index: string;
   uuid: string;
   name: string;
   /** Query field → number, for the fields that had a value. */
-  values: Partial<Record<(typeof GPU_QUERY)[number], number>>;
+  values: Partial<Record<GpuField, number>>;
 }
 
 const MISSING = /^\[.*\]$|^N\/A$/;
 
-export function parseQueryCsv(text: string): GpuReading[] {
+/** The CSV of `--query-gpu=<asked> --format=csv,noheader,nounits` (index, uuid, name first). */
+export function parseQueryCsv(text: string, asked: readonly GpuField[] = GPU_QUERY): GpuReading[] {
   const readings: GpuReading[] = [];
   for (const line of text.split("\n")) {
     if (line.trim() === "") continue;
     const fields = line.split(",").map((f) => f.trim());
-    if (fields.length !== GPU_QUERY.length) {
+    if (fields.length !== asked.length) {
       throw new Error(
-        `nvidia-smi printed ${fields.length} fields where ${GPU_QUERY.length} were asked for: "${line}"`,
+        `nvidia-smi printed ${fields.length} fields where ${asked.length} were asked for: "${line}"`,
       );
     }
     const values: GpuReading["values"] = {};
-    GPU_QUERY.forEach((field, i) => {
+    asked.forEach((field, i) => {
       const raw = fields[i]!;
       if (i < 3 || MISSING.test(raw)) return;
       const value = raw.startsWith("0x") ? parseInt(raw, 16) : Number(raw);
@@ -128,4 +183,26 @@ export function parseComputeApps(text: string): ComputeApp[] {
     });
   }
   return apps;
+}
+
+/** Per GPU uuid, its Yes/No health flags as 1/0 (a field it cannot read is absent). */
+export function parseFlagsCsv(
+  text: string,
+): Map<string, Partial<Record<(typeof FLAGS_QUERY)[number], number>>> {
+  const flags = new Map<string, Partial<Record<(typeof FLAGS_QUERY)[number], number>>>();
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    const fields = line.split(",").map((f) => f.trim());
+    if (fields.length !== FLAGS_QUERY.length)
+      throw new Error(`nvidia-smi printed ${fields.length} flag fields: "${line}"`);
+    const values: Partial<Record<(typeof FLAGS_QUERY)[number], number>> = {};
+    FLAGS_QUERY.forEach((field, i) => {
+      if (i === 0) return;
+      const raw = fields[i]!.toLowerCase();
+      if (raw === "yes") values[field] = 1;
+      else if (raw === "no") values[field] = 0;
+    });
+    flags.set(fields[0]!, values);
+  }
+  return flags;
 }

@@ -1,17 +1,29 @@
 // Run on a machine with an NVIDIA GPU to record real fixtures for the parser tests:
 //   tsx services/gpu-agent/record.ts test/fixtures/nvidia-smi/<model>
-// writes <model>.csv (the agent's exact query) and <model>.xml (nvidia-smi -q -x).
+// writes <model>.help.txt (--help-query-gpu), <model>.csv (the agent's exact query for this
+// driver; its fields in <model>.fields), <model>.flags.csv (the Yes/No health flags),
+// <model>.apps.csv (--query-compute-apps) and <model>.xml (nvidia-smi -q -x).
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { GPU_QUERY } from "./nvidia-smi.js";
+import { APPS_QUERY, FLAGS_QUERY, gpuFieldsFor, parseHelpQueryGpu } from "./nvidia-smi.js";
 
 const prefix = process.argv[2] ?? "recorded";
+const smi = (...args: string[]) => execFileSync("nvidia-smi", args);
+const help = smi("--help-query-gpu");
+const fields = gpuFieldsFor(parseHelpQueryGpu(help.toString()));
+writeFileSync(`${prefix}.help.txt`, help);
+writeFileSync(`${prefix}.fields`, `${fields.join("\n")}\n`);
 writeFileSync(
   `${prefix}.csv`,
-  execFileSync("nvidia-smi", [
-    `--query-gpu=${GPU_QUERY.join(",")}`,
-    "--format=csv,noheader,nounits",
-  ]),
+  smi(`--query-gpu=${fields.join(",")}`, "--format=csv,noheader,nounits"),
 );
-writeFileSync(`${prefix}.xml`, execFileSync("nvidia-smi", ["-q", "-x"]));
-console.log(`wrote ${prefix}.csv and ${prefix}.xml`);
+writeFileSync(
+  `${prefix}.flags.csv`,
+  smi(`--query-gpu=${FLAGS_QUERY.join(",")}`, "--format=csv,noheader,nounits"),
+);
+writeFileSync(
+  `${prefix}.apps.csv`,
+  smi(`--query-compute-apps=${APPS_QUERY.join(",")}`, "--format=csv,noheader,nounits"),
+);
+writeFileSync(`${prefix}.xml`, smi("-q", "-x"));
+console.log(`wrote ${prefix}.{help.txt,fields,csv,flags.csv,apps.csv,xml}`);

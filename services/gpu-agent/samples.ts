@@ -1,7 +1,9 @@
 // nvidia-smi readings as Vigil metric samples, in base units, labelled gpu (index), uuid and
-// model. Fields nvidia-smi could not read produce no sample.
+// model. Fields nvidia-smi could not read produce no sample. Health as DCGM reads it: remapped rows
+// (by kind; pending and failure flags), retired pages (by cause; pending), PCIe link generation and
+// width against their maxima (a narrower link is degraded), memory temperature, instant power, fan.
 import type { MetricSample, MetricType } from "../../schemas/types.js";
-import type { GpuReading, MigReading } from "./nvidia-smi.js";
+import type { FLAGS_QUERY, GpuReading, MigReading } from "./nvidia-smi.js";
 
 /** NVML's clock throttle reason bits (nvmlClocksThrottleReason*). */
 export const THROTTLE_REASONS: Record<string, number> = {
@@ -31,6 +33,8 @@ export function gpuSamples(
   migs: MigReading[],
   base: Record<string, string>,
   at: number,
+  /** Per GPU uuid, its Yes/No health flags (parseFlagsCsv), where read. */
+  health?: Map<string, Partial<Record<(typeof FLAGS_QUERY)[number], number>>>,
 ): MetricSample[] {
   const samples: MetricSample[] = [];
   for (const gpu of readings) {
@@ -83,7 +87,34 @@ export function gpuSamples(
       "",
       "counter",
     );
-    const mask = v["clocks_throttle_reasons.active"];
+    add("gpu_remapped_rows", v["remapped_rows.correctable"], "", "gauge", { kind: "correctable" });
+    add("gpu_remapped_rows", v["remapped_rows.uncorrectable"], "", "gauge", {
+      kind: "uncorrectable",
+    });
+    add("gpu_retired_pages", v["retired_pages.single_bit_ecc.count"], "", "gauge", {
+      cause: "single_bit_ecc",
+    });
+    add("gpu_retired_pages", v["retired_pages.double_bit.count"], "", "gauge", {
+      cause: "double_bit_ecc",
+    });
+    const flags = health?.get(gpu.uuid);
+    add("gpu_remapped_rows_pending", flags?.["remapped_rows.pending"], "");
+    add("gpu_remapped_rows_failure", flags?.["remapped_rows.failure"], "");
+    add("gpu_retired_pages_pending", flags?.["retired_pages.pending"], "");
+    add("gpu_pcie_link_gen", v["pcie.link.gen.gpucurrent"], "");
+    add("gpu_pcie_link_gen_max", v["pcie.link.gen.max"], "");
+    add("gpu_pcie_link_width", v["pcie.link.width.current"], "");
+    add("gpu_pcie_link_width_max", v["pcie.link.width.max"], "");
+    // Fewer lanes than the slot and GPU allow is a fault (a bad riser, a reseated card); a lower
+    // generation is not — GPUs drop to gen 1 when idle to save power.
+    const width = v["pcie.link.width.current"];
+    const widthMax = v["pcie.link.width.max"];
+    if (width !== undefined && widthMax !== undefined)
+      add("gpu_pcie_link_width_degraded", width < widthMax ? 1 : 0, "");
+    add("gpu_memory_temperature_celsius", v["temperature.memory"], "celsius");
+    add("gpu_power_draw_instant_watts", v["power.draw.instant"], "watts");
+    add("gpu_fan_speed_percent", v["fan.speed"], "percent");
+    const mask = v["clocks_event_reasons.active"] ?? v["clocks_throttle_reasons.active"];
     if (mask !== undefined) {
       for (const [reason, bit] of Object.entries(THROTTLE_REASONS))
         add("gpu_throttle_reason", mask & bit ? 1 : 0, "", "gauge", { reason });

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { DASHBOARDS, dashboard } from "../../../deploy/grafana/build.js";
 import type { MetricSample } from "../../../schemas/types.js";
 import { createMetrics } from "../../../services/chassis/metrics.js";
-import { parseQueryCsv } from "../../../services/gpu-agent/nvidia-smi.js";
+import { BASE_QUERY, parseQueryCsv } from "../../../services/gpu-agent/nvidia-smi.js";
 import { gpuSamples } from "../../../services/gpu-agent/samples.js";
 import { createCollector } from "../../../services/host-agent/collector.js";
 import { toLine } from "../../../services/influxdb-sink/line-protocol.js";
@@ -23,7 +23,7 @@ async function written(): Promise<Map<string, { fields: Set<string>; tags: Set<s
   clock += 300;
   samples.push(...collect());
   const csv = readFileSync("test/fixtures/nvidia-smi/h100-x2.csv", "utf8");
-  samples.push(...gpuSamples(parseQueryCsv(csv), [], { host: "gpu-node-1" }, clock));
+  samples.push(...gpuSamples(parseQueryCsv(csv, BASE_QUERY), [], { host: "gpu-node-1" }, clock));
   // Vigil's own metrics: every family with every label set, as a scrape sees them.
   const metrics = createMetrics("dashboard-test");
   for (const metric of metrics.registry.getMetricsAsArray()) {
