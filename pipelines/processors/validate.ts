@@ -15,8 +15,11 @@ import type { ProcessorSpec, Rejected } from "../api.js";
 const config = z.strictObject({
   /** How far a sample may be behind the newest one of its source. */
   maxAge: duration.default(3_600_000),
-  /** How far behind the clock a sample may be at all (a replayed backlog's bound). */
-  maxBacklog: duration.default(7 * 24 * 3_600_000),
+  /**
+   * How far behind the clock a sample may be at all (a replayed backlog's bound): a week, or
+   * maxAge where that is longer (a configuration that accepted old data goes on accepting it).
+   */
+  maxBacklog: duration.optional(),
   /** How far ahead of our clock a sample may be. */
   maxFuture: duration.default(300_000),
   /**
@@ -28,6 +31,7 @@ const config = z.strictObject({
   allowNonFinite: z.boolean().default(false),
 });
 
+const WEEK = 7 * 24 * 3_600_000;
 const sourceOf = (sample: MetricSample) => sample.labels.host ?? sample.labels.instance ?? "";
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -40,6 +44,7 @@ export const validate: ProcessorSpec<typeof config> = {
   // first batch sets them again, which can only let more through, never dead-letter more).
   create(settings) {
     const watermarks = new Map<string, number>();
+    const maxBacklog = settings.maxBacklog ?? Math.max(WEEK, settings.maxAge);
     return {
       process(samples, context) {
         const now = context.now();
@@ -69,10 +74,10 @@ export const validate: ProcessorSpec<typeof config> = {
               sample,
               `timestamp: ${iso(sample.timestamp)} is more than ${settings.maxFuture / 1000}s ahead`,
             );
-          else if (sample.timestamp < now - settings.maxBacklog)
+          else if (sample.timestamp < now - maxBacklog)
             reject(
               sample,
-              `timestamp: ${iso(sample.timestamp)} is older than the backlog limit of ${settings.maxBacklog / 1000}s`,
+              `timestamp: ${iso(sample.timestamp)} is older than the backlog limit of ${maxBacklog / 1000}s`,
             );
           else {
             timely.push(sample);
