@@ -239,40 +239,19 @@ function convert(metric: Metric, point: AnyPoint, at: At): MetricSample[] {
     ...(sum === null ? [] : [sample(`${name}_sum`, sum, kind)]),
     sample(`${name}_count`, count, kind),
   ];
-  if (metric.histogram) {
-    const kind = isDelta(metric.histogram.aggregationTemporality) ? "gauge" : "counter";
-    const bounds = (point.explicitBounds ?? []).map(doubleOf);
-    const counts = (point.bucketCounts ?? []).map(numberOf);
-    if (counts.length > 0 && counts.length !== bounds.length + 1)
-      throw new PointError(
-        `bucket_counts: ${counts.length} buckets for ${bounds.length} explicit_bounds (expected ${bounds.length + 1})`,
-      );
+  const histogram = metric.histogram ?? metric.exponentialHistogram;
+  if (histogram) {
+    const kind = isDelta(histogram.aggregationTemporality) ? "gauge" : "counter";
     const count = numberOf(point.count);
-    const buckets = cumulative(bounds, counts, count);
+    const buckets = metric.histogram
+      ? explicitBuckets(point, count)
+      : exponentialBuckets(point, count);
+    const sum = point.sum === null || point.sum === undefined ? null : doubleOf(point.sum);
     return [
       ...buckets.map(([le, n]) =>
         sample(`${name}_bucket`, n, "histogram_bucket", { ...at.labels, le }),
       ),
-      ...totals(
-        count,
-        point.sum === null || point.sum === undefined ? null : doubleOf(point.sum),
-        kind,
-      ),
-    ];
-  }
-  if (metric.exponentialHistogram) {
-    const kind = isDelta(metric.exponentialHistogram.aggregationTemporality) ? "gauge" : "counter";
-    const count = numberOf(point.count);
-    const buckets = exponentialBuckets(point, count);
-    return [
-      ...buckets.map(([le, n]) =>
-        sample(`${name}_bucket`, n, "histogram_bucket", { ...at.labels, le }),
-      ),
-      ...totals(
-        count,
-        point.sum === null || point.sum === undefined ? null : doubleOf(point.sum),
-        kind,
-      ),
+      ...totals(count, sum, kind),
     ];
   }
   // Summary.
@@ -298,6 +277,17 @@ function numberValue(point: NumberDataPoint): number {
 
 const leText = (bound: number) =>
   bound === Infinity ? "+Inf" : bound === -Infinity ? "-Inf" : String(bound);
+
+/** A classic histogram's buckets, once its counts match its bounds. */
+function explicitBuckets(point: HistogramDataPoint, count: number): [string, number][] {
+  const bounds = (point.explicitBounds ?? []).map(doubleOf);
+  const counts = (point.bucketCounts ?? []).map(numberOf);
+  if (counts.length > 0 && counts.length !== bounds.length + 1)
+    throw new PointError(
+      `bucket_counts: ${counts.length} buckets for ${bounds.length} explicit_bounds (expected ${bounds.length + 1})`,
+    );
+  return cumulative(bounds, counts, count);
+}
 
 /** Per-bucket counts → cumulative `le` buckets, ending at +Inf with the point's count. */
 function cumulative(bounds: number[], counts: number[], count: number): [string, number][] {
