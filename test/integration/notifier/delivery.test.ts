@@ -1,21 +1,11 @@
 // The notifier in-process on the real broker, delivering to local receivers that check the Slack
 // and PagerDuty formats: one page per incident, grouping, silences, inhibition. (A receiver's
 // 60-second outage is in test/faults/receiver-outage.test.ts.)
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { Service } from "../../../services/chassis/service.js";
-import { startNotifier } from "../../../services/notifier/main.js";
-import { notifierSettings } from "../../../services/notifier/settings.js";
+import { describe, expect, inject, it } from "vitest";
 import { kafkaClient, uniqueName } from "../../support/clients.js";
 import { waitFor } from "../../support/kafka.js";
-import {
-  alert,
-  notifierConfig,
-  notifierTopics,
-  publishAlerts,
-  testEnv,
-  type NotifierTopics,
-} from "../../support/notifier.js";
-import { startReceivers, type Receivers } from "../../support/receivers.js";
+import { notifierHarness } from "../../support/notifier-harness.js";
+import { alert, publishAlerts } from "../../support/notifier.js";
 
 const endpoint = inject("servers").kafka;
 const kafka = kafkaClient(endpoint);
@@ -23,50 +13,22 @@ const admin = kafka.admin();
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 describe("the notifier on the real broker", () => {
-  let receivers: Receivers;
-  let topics: NotifierTopics;
-  let notifier: Service | undefined;
-
-  beforeAll(async () => {
-    await admin.connect();
-    receivers = await startReceivers();
-    Object.assign(process.env, testEnv(receivers.url));
-  });
-  afterAll(async () => {
-    await receivers.close();
-    await admin.disconnect();
-  });
-
-  async function start(overrides: Parameters<typeof notifierConfig>[4] = {}): Promise<Service> {
-    topics = await notifierTopics(admin);
-    notifier = await startNotifier(
-      notifierSettings.parse(
-        notifierConfig(endpoint, uniqueName("nt").toLowerCase(), topics, receivers.url, overrides),
-      ),
-    );
-    return notifier;
-  }
-  const stop = async () => {
-    await notifier?.stop();
-    notifier = undefined;
-  };
-  const slackFor = (marker: string) =>
-    receivers.of("/slack/T000/B000/XXXX").filter((r) => JSON.stringify(r.body).includes(marker));
-  const pagesFor = (marker: string) =>
-    receivers.of("/pagerduty").filter((r) => JSON.stringify(r.body).includes(marker));
+  const h = notifierHarness(endpoint, admin);
+  const { start, stop, pagesFor } = h;
+  const { slackFor } = h;
 
   it("sends one Slack message and one PagerDuty trigger for a firing alert, and one resolve of each when it clears", async () => {
     await start();
     try {
       const host = uniqueName("gpu-node");
       const firing = alert("GpuTemperatureHigh", { host, gpu: "0" });
-      await publishAlerts(kafka, topics, [firing]);
+      await publishAlerts(kafka, h.topics, [firing]);
       await waitFor(
         "the page and the chat message",
         async () => slackFor(host).length === 1 && pagesFor(host).length === 1,
       );
       // The detector re-sends while it fires: nothing more goes out before repeat_interval.
-      await publishAlerts(kafka, topics, [{ ...firing, resend: true }]);
+      await publishAlerts(kafka, h.topics, [{ ...firing, resend: true }]);
       await sleep(3_000);
       expect(slackFor(host)).toHaveLength(1);
       const trigger = pagesFor(host)[0]!.body as {
@@ -79,10 +41,10 @@ describe("the notifier on the real broker", () => {
         payload: { severity: "critical", summary: `GpuTemperatureHigh on ${host}` },
       });
 
-      await publishAlerts(kafka, topics, [{ ...firing, status: "resolved", endsAt: Date.now() }]);
+      await publishAlerts(kafka, h.topics, [{ ...firing, status: "resolved", endsAt: Date.now() }]);
       await waitFor("the resolutions", async () => slackFor(host).length === 2);
       await waitFor("the PagerDuty resolve", async () =>
-        receivers
+        h.receivers
           .of("/pagerduty")
           .some((r) => r.body.event_action === "resolve" && r.body.dedup_key === trigger.dedup_key),
       );
@@ -90,12 +52,12 @@ describe("the notifier on the real broker", () => {
       expect(slackFor(host)).toHaveLength(2);
       expect(slackFor(host)[1]!.body.text).toBe("[RESOLVED:1] GpuTemperatureHigh");
       expect(
-        receivers
+        h.receivers
           .of("/pagerduty")
           .filter((r) => r.body.dedup_key === trigger.dedup_key)
           .map((r) => r.body.event_action),
       ).toEqual(["trigger", "resolve"]);
-      expect(receivers.refused).toEqual([]);
+      expect(h.receivers.refused).toEqual([]);
     } finally {
       await stop();
     }
@@ -108,7 +70,7 @@ describe("the notifier on the real broker", () => {
       const burst = Array.from({ length: 50 }, (_, i) =>
         alert(rule, { host: `node-${i}`, severity: "major" }),
       );
-      await publishAlerts(kafka, topics, burst);
+      await publishAlerts(kafka, h.topics, burst);
       await waitFor("the grouped message", async () => slackFor(rule).length >= 1);
       await sleep(4_000);
       const messages = slackFor(rule);
@@ -143,7 +105,7 @@ describe("the notifier on the real broker", () => {
       );
       const host = "a".repeat(34);
       const marker = uniqueName("redos");
-      await publishAlerts(kafka, topics, [alert(marker, { host, severity: "minor" })]);
+      await publishAlerts(kafka, h.topics, [alert(marker, { host, severity: "minor" })]);
       await waitFor("the alert's page", async () => slackFor(marker).length === 1, 15_000);
       const ready = await fetch(`http://127.0.0.1:${service.http.port}/readyz`);
       expect(ready.status).toBe(200);
@@ -185,7 +147,7 @@ describe("the notifier on the real broker", () => {
       expect(bad.status).toBe(400);
       expect(((await bad.json()) as { error: string }).error).toMatch(/^matchers: /);
 
-      await publishAlerts(kafka, topics, [
+      await publishAlerts(kafka, h.topics, [
         alert("DiskSlow", { host, severity: "minor" }),
         alert("NodeDown", { host }),
         alert("GpuThrottling", { host, severity: "major" }),
