@@ -5,6 +5,7 @@ import { cardinality } from "./processors/cardinality.js";
 import { counterToRate } from "./processors/counter-to-rate.js";
 import { dedupe } from "./processors/dedupe.js";
 import { normalize } from "./processors/normalize.js";
+import { peerGroup } from "./processors/peer-group.js";
 import { relabel } from "./processors/relabel.js";
 import { validate } from "./processors/validate.js";
 import { windowAggregate } from "./processors/window-aggregate.js";
@@ -17,6 +18,7 @@ export const PROCESSORS: readonly ProcessorSpec[] = [
   dedupe,
   cardinality,
   windowAggregate,
+  peerGroup,
 ];
 
 export function processorNamed(name: string): ProcessorSpec | undefined {

@@ -56,6 +56,16 @@ export const TOPICS = {
     description:
       "Samples re-keyed by group before a grouping pipeline's state (window-aggregate with groupBy), as Kafka Streams repartitions on groupBy.",
   },
+  metricsPeersRepartition: {
+    name: "telemetry.metrics.peers.repartition",
+    subject: "metric-batch",
+    key: "peer group (metric + groupBy labels, e.g. a Slurm job): a group's members meet on one partition",
+    partitions: 6,
+    retentionMs: DAY,
+    cleanupPolicy: "delete",
+    description:
+      "GPU samples re-keyed by peer group before the peer-group pipeline's state (each GPU of a job against the job).",
+  },
   metricsAggregated: {
     name: "telemetry.metrics.aggregated",
     subject: "metric-batch",

@@ -4,7 +4,7 @@
 // (no data), re-sends of firing alerts. Its state is one keyed store of tracks (rule × series),
 // plain JSON: every track a sample or a tick changes is marked, and only those go to the changelog
 // at the next commit; restoring a partition brings the store back on whichever instance owns it.
-import type { Alert, MetricSample } from "../../schemas/types.js";
+import type { Alert, LogEvent, MetricSample } from "../../schemas/types.js";
 import { seriesKey } from "../../pipelines/api.js";
 import { DETECTORS } from "./anomaly/registry.js";
 import {
@@ -15,6 +15,7 @@ import {
   thresholdOf,
   type AlertTrack,
 } from "./lifecycle.js";
+import { countAt, groupOf, keptFor, measure, selects } from "./log-window.js";
 import { increase, prune, reduce, slide, type Points } from "./reduce.js";
 import type { Rule } from "./rules/schema.js";
 import type { Selector } from "./rules/selector.js";
@@ -65,6 +66,7 @@ export class DetectionEngine {
   private byMetric = new Map<string, Candidate[]>();
   private anyMetric: Candidate[] = [];
   private rules = new Map<string, Rule>();
+  private logRules: Rule[] = [];
 
   constructor(
     rules: Rule[],
@@ -74,6 +76,10 @@ export class DetectionEngine {
   ) {
     for (const rule of rules) {
       this.rules.set(rule.name, rule);
+      if (rule.logs) {
+        this.logRules.push(rule);
+        continue;
+      }
       const selected: [Selector, Candidate["role"]][] = rule.ratio
         ? [
             [rule.ratio.numerator, "numerator"],
@@ -97,6 +103,62 @@ export class DetectionEngine {
 
   get size(): number {
     return this.tracks.size;
+  }
+
+  /** Whether any rule counts log events (the detector then reads the log topics too). */
+  get readsLogs(): boolean {
+    return this.logRules.length > 0;
+  }
+
+  /** Log events: each counted in the window of every log rule selecting it, per group. */
+  observeLogs(logEvents: LogEvent[], now: number): Alert[] {
+    const events: Alert[] = [];
+    const touched = new Map<string, [Rule, Track]>();
+    for (const event of logEvents)
+      for (const rule of this.logRules) {
+        const logs = rule.logs!;
+        if (!Number.isFinite(event.timestamp) || !selects(logs, event)) continue;
+        const group = groupOf(logs, event);
+        const key = `${rule.name}${SEP}${seriesKey({ name: "", labels: group })}`;
+        const track = this.track(key, group, now);
+        if (!track) continue;
+        track.lastAt = Math.max(track.lastAt, event.timestamp);
+        countAt((track.points ??= []), event.timestamp, track.lastAt - keptFor(logs));
+        touched.set(key, [rule, track]);
+      }
+    for (const [rule, track] of touched.values())
+      this.logMeasure(rule, track, track.lastAt, now, events);
+    return events;
+  }
+
+  /** A log rule's window at `at`: its count (or spike) judged by the rule's condition. */
+  private logMeasure(rule: Rule, track: Track, at: number, now: number, events: Alert[]): void {
+    const value = measure(rule.logs!, track.points ?? [], at);
+    const breach = value !== undefined && this.thresholdBreach(rule, track, value);
+    track.lastValue = value ?? 0;
+    this.evaluate(rule, track, at, value ?? 0, breach, now, events);
+  }
+
+  /**
+   * Time passes for a log rule's group: its window moves on without events, so a burst's alert
+   * resolves and a flatline fires. A group with nothing in its window and nothing firing is
+   * forgotten; one kept only by a flatline is forgotten after noData.forgetAfter.
+   */
+  private logTick(rule: Rule, key: string, track: Track, now: number, events: Alert[]): void {
+    const logs = rule.logs!;
+    const at = Math.max(track.lastAt, now);
+    const points = (track.points ??= []);
+    const before = points.length;
+    prune(points, at, keptFor(logs));
+    const firingBefore = track.alert?.state;
+    const emitted = events.length;
+    this.logMeasure(rule, track, at, now, events);
+    if (!track.alert && (points.length === 0 || now - track.lastSeen >= rule.noData.forgetAfter)) {
+      this.tracks.delete(key);
+      return;
+    }
+    if (points.length !== before || events.length > emitted || track.alert?.state !== firingBefore)
+      this.tracks.touch(key);
   }
 
   observe(samples: MetricSample[], now: number): Alert[] {
@@ -154,9 +216,14 @@ export class DetectionEngine {
         this.tracks.delete(key); // its rule was removed from the configuration
         continue;
       }
+      if (rule.logs) {
+        this.logTick(rule, key, track, now, events);
+        if (!this.tracks.has(key)) continue;
+      }
       const before = events.length;
       const silentFor = now - track.lastSeen;
-      if (silentFor >= rule.noData.after) this.silent(rule, key, track, silentFor, now, events);
+      if (!rule.logs && silentFor >= rule.noData.after)
+        this.silent(rule, key, track, silentFor, now, events);
       for (const alert of [track.alert, track.absent])
         if (alert?.state === "firing" && now - alert.lastSentAt >= this.options.resendEvery) {
           alert.lastSentAt = now;

@@ -102,7 +102,7 @@ export function alertEvent(rule: Rule, alert: AlertTrack, details: EventDetails)
     annotations: {
       summary,
       description: rule.annotations.description?.(data) ?? "",
-      runbook_url: rule.annotations.runbook ?? null,
+      runbook_url: rule.annotations.runbook?.(data) ?? null,
     },
     startsAt: alert.activeSince,
     endsAt: details.endsAt ?? null,

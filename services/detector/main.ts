@@ -12,7 +12,7 @@
 // Its inputs are keyed so that a series stays on one partition: clean by source, aggregates by
 // series labels.
 import { decode, encode } from "../../schemas/codec.js";
-import type { Alert, MetricBatch } from "../../schemas/types.js";
+import type { Alert, LogBatch, MetricBatch } from "../../schemas/types.js";
 import { loadConfig } from "../chassis/config.js";
 import type { OutboundRecord } from "../chassis/producer.js";
 import { isMain, runMain, startService, type Service } from "../chassis/service.js";
@@ -49,15 +49,21 @@ export async function startDetector(
     return records;
   }
 
-  const stage = createStatefulStage<MetricBatch, DetectionEngine>({
+  // Log topics only when a rule counts log events.
+  const logTopics = new Set(rules.some((r) => r.logs) ? cfg.logInputs : []);
+  type Input = { metrics: MetricBatch } | { logs: LogBatch };
+  const stage = createStatefulStage<Input, DetectionEngine>({
     service,
     name: "detector",
     groupId,
-    topics: cfg.inputs,
+    topics: [...cfg.inputs, ...logTopics],
     changelog: cfg.changelog ?? `${groupId}-changelog`,
     deadLetterTopic: settings.topics.deadLetter,
     sessionTimeout: cfg.sessionTimeout,
-    decode: (_topic, value) => decode("metric-batch", value),
+    decode: (topic, value) =>
+      logTopics.has(topic)
+        ? { logs: decode("log-batch", value) }
+        : { metrics: decode("metric-batch", value) },
     open: (stores) =>
       new DetectionEngine(
         rules,
@@ -66,7 +72,12 @@ export async function startDetector(
       ),
     process: (engine, records, { partition }) => {
       const events: Alert[] = [];
-      for (const record of records) events.push(...engine.observe(record.decoded.samples, now()));
+      for (const { decoded } of records)
+        events.push(
+          ...("logs" in decoded
+            ? engine.observeLogs(decoded.logs.events, now())
+            : engine.observe(decoded.metrics.samples, now())),
+        );
       metrics.alertTracks.set({ topic: "all", partition: String(partition) }, engine.size);
       return { outputs: published(events) };
     },

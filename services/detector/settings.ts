@@ -15,6 +15,12 @@ export const BUILTIN_RULES = join(
   "../../pipelines/rules/builtin.rules.yaml",
 );
 
+/** The AI-infrastructure pack: Xids, GPU health, stragglers, idle GPUs, training throughput. */
+export const AI_RULES = join(
+  dirname(fileURLToPath(import.meta.url)),
+  "../../pipelines/rules/ai.rules.yaml",
+);
+
 const ruleFiles = z
   .array(z.string().min(1))
   .min(1)
@@ -48,8 +54,10 @@ export const detectorSettings = baseSettings.extend({
         .array(z.string().min(1))
         .min(1)
         .default([TOPICS.metricsClean.name, TOPICS.metricsAggregated.name]),
+      /** Log topics, read when a rule counts log events (`logs:`); keyed by host like the metrics. */
+      logInputs: z.array(z.string().min(1)).default([TOPICS.logsClean.name]),
       // The pack is read when a configuration leaves rules out, not whenever this module loads.
-      rules: ruleFiles.prefault([BUILTIN_RULES]),
+      rules: ruleFiles.prefault([BUILTIN_RULES, AI_RULES]),
       output: z.string().min(1).default(TOPICS.alerts.name),
       /** Compacted: the latest event of every alert, for consumers that start late. */
       state: z.string().min(1).default(TOPICS.alertsState.name),

@@ -8,6 +8,15 @@ import { loadConfig } from "../chassis/config.js";
 import { every } from "../chassis/periodic.js";
 import { isMain, runMain, startService, type Service } from "../chassis/service.js";
 import { attribute } from "./attribution.js";
+import { kernelEvents, type GpusByPci } from "./kernel-events.js";
+import {
+  bootOf,
+  journalExportSource,
+  kmsgSource,
+  readCheckpoint,
+  writeCheckpoint,
+  type KernelLogSource,
+} from "./kernel-log.js";
 import {
   APPS_QUERY,
   FLAGS_QUERY,
@@ -19,7 +28,7 @@ import {
   parseQueryCsv,
   type GpuField,
 } from "./nvidia-smi.js";
-import { gpuSamples } from "./samples.js";
+import { gpuSamples, nodeGpuSamples } from "./samples.js";
 import { gpuAgentSettings, type GpuAgentSettings } from "./settings.js";
 
 const run = promisify(execFile);
@@ -42,6 +51,57 @@ export async function startGpuAgent(
       (r) => r.stdout,
     );
 
+  // The kernel log, when asked for: opened once, read every interval after the GPUs.
+  const kernel = agent.kernelLog;
+  let kernelSource: KernelLogSource | undefined;
+  let lostBefore = 0;
+  const gpusByPci: GpusByPci = new Map();
+  const openKernelLog = (): KernelLogSource | undefined => {
+    if (!kernel || kernelSource) return kernelSource;
+    const after = readCheckpoint(kernel.checkpoint);
+    kernelSource = kernel.kmsg
+      ? kmsgSource(kernel.kmsg, { ...bootOf(agent.procRoot, now()), ...(after && { after }) })
+      : journalExportSource(kernel.journalExport!, after);
+    return kernelSource;
+  };
+  const shipKernelLog = async () => {
+    const source = openKernelLog();
+    if (!source) return;
+    const records = source.read(kernel!.maxRecords);
+    if (source.lost > lostBefore) {
+      service.metrics.dropped.inc({ reason: "kmsg_overwritten" }, source.lost - lostBefore);
+      lostBefore = source.lost;
+    }
+    const last = records[records.length - 1];
+    if (!last) return;
+    const events = kernelEvents(records, {
+      host: agent.host,
+      maxLevel: kernel!.maxLevel,
+      gpus: gpusByPci,
+      labels: agent.labels,
+    });
+    if (events.length > 0)
+      await service.producer.send([
+        {
+          topic: kernel!.topic,
+          key: agent.host,
+          value: encode("log-batch", { source: `gpu-agent/${agent.host}/kernel`, events }),
+        },
+      ]);
+    writeCheckpoint(kernel!.checkpoint, last.position);
+  };
+  /** Which GPU sits at each PCI address, for the kernel log's Xid lines. */
+  const mapPci = async (workloads: Map<string, Record<string, string>>) => {
+    if (!kernel) return;
+    const csv = await smi(["--query-gpu=index,uuid,pci.bus_id", "--format=csv,noheader"]);
+    gpusByPci.clear();
+    for (const line of csv.split("\n")) {
+      const [index, uuid, bus] = line.split(",").map((f) => f.trim());
+      if (!index || !uuid || !bus) continue;
+      gpusByPci.set(bus.toUpperCase(), { gpu: index, uuid, ...workloads.get(uuid) });
+    }
+  };
+
   // What this driver takes, asked once: a field it does not know would fail the whole query.
   let fields: GpuField[] | undefined;
   let flagsTaken = false;
@@ -63,6 +123,25 @@ export async function startGpuAgent(
         code === "ENOENT"
           ? `${agent.nvidiaSmi} not found: no NVIDIA driver on this host`
           : `${agent.nvidiaSmi} failed: ${(error as Error).message.split("\n")[0]}`;
+      // A driver that lists nothing is a host missing every GPU it should have.
+      if (agent.expectedGpus && code !== "ENOENT")
+        await service.producer
+          .send([
+            {
+              topic: agent.topic,
+              key: agent.host,
+              value: encode("metric-batch", {
+                source: `gpu-agent/${agent.host}`,
+                samples: nodeGpuSamples(
+                  0,
+                  agent.expectedGpus,
+                  { ...agent.labels, host: agent.host },
+                  now(),
+                ),
+              }),
+            },
+          ])
+          .catch(() => undefined);
       if (why !== unavailable)
         service.logger.warn({ nvidiaSmi: agent.nvidiaSmi }, `no GPU metrics: ${why}`);
       unavailable = why;
@@ -85,6 +164,8 @@ export async function startGpuAgent(
         )
       : undefined;
     const samples = gpuSamples(readings, migs, base, at, health);
+    samples.push(...nodeGpuSamples(readings.length, agent.expectedGpus, base, at));
+    let workloads = new Map<string, Record<string, string>>();
     if (agent.attribution) {
       try {
         const apps = parseComputeApps(
@@ -94,6 +175,7 @@ export async function startGpuAgent(
           ]),
         );
         const { gpuLabels, processSamples } = attribute(apps, readings, agent.procRoot, base, at);
+        workloads = gpuLabels;
         for (const sample of samples) {
           const workload = gpuLabels.get(sample.labels.uuid ?? "");
           if (workload) sample.labels = { ...sample.labels, ...workload };
@@ -113,22 +195,40 @@ export async function startGpuAgent(
       },
     ]);
     unavailable = undefined;
+    await mapPci(workloads).catch((error: unknown) =>
+      service.logger.warn({ err: error }, "PCI addresses of the GPUs could not be read"),
+    );
   };
 
   const loop = every(
     agent.interval,
-    () =>
-      once().catch((error: unknown) => {
+    async () => {
+      await once().catch((error: unknown) => {
         service.metrics.dropped.inc({ reason: "gpu_agent_tick_failed" });
         service.logger.error(
           { err: error },
           "GPU collection or publish failed; retrying next tick",
         );
-      }),
+      });
+      // Unsent kernel records stay unread past the checkpoint: the next interval sends them.
+      await shipKernelLog().catch((error: unknown) => {
+        service.metrics.retries.inc({ stage: "kernel_log" });
+        service.logger.warn({ err: error }, "kernel log not shipped; retrying next interval");
+        kernelSource?.close();
+        kernelSource = undefined;
+      });
+    },
     now,
   );
   const stop = service.stop;
-  return { ...service, stop: async () => (await loop.stop(), await stop()) };
+  return {
+    ...service,
+    stop: async () => {
+      await loop.stop();
+      kernelSource?.close();
+      await stop();
+    },
+  };
 }
 
 if (isMain(import.meta.url)) {

@@ -149,3 +149,27 @@ export function gpuSamples(
   }
   return samples;
 }
+
+/** GPUs the driver lists on the host, and how many of those expected are missing. */
+export function nodeGpuSamples(
+  listed: number,
+  expected: number | undefined,
+  base: Record<string, string>,
+  at: number,
+): MetricSample[] {
+  const sample = (name: string, value: number): MetricSample => ({
+    name,
+    value,
+    timestamp: at,
+    labels: base,
+    type: "gauge",
+    unit: "",
+    startTimestamp: null,
+  });
+  return [
+    sample("node_gpus", listed),
+    ...(expected === undefined
+      ? []
+      : [sample("node_gpus_missing", Math.max(0, expected - listed))]),
+  ];
+}

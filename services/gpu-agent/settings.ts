@@ -1,5 +1,6 @@
 // Configuration of the GPU metrics agent, on top of the chassis's.
 import { z } from "zod";
+import { TOPICS } from "../../schemas/topics.js";
 import { agentBase } from "../chassis/agent-settings.js";
 import { duration } from "../chassis/config.js";
 import { baseSettings } from "../chassis/settings.js";
@@ -16,6 +17,28 @@ const agent = z.strictObject({
   attribution: z.boolean().default(true),
   /** Where /proc is (the host's, mounted into the agent's container). */
   procRoot: z.string().min(1).default("/proc"),
+  /** GPUs this host should have: fewer listed is a GPU missing (node_gpus_missing). */
+  expectedGpus: z.number().int().min(1).optional(),
+  /**
+   * Read the kernel log — /dev/kmsg, or a file of journald's export format — and ship its
+   * warnings and every NVIDIA driver line as log events; an Xid carries its GPU and workload.
+   */
+  kernelLog: z
+    .strictObject({
+      kmsg: z.string().min(1).optional(),
+      journalExport: z.string().min(1).optional(),
+      /** Where the position read up to is kept, so a restart resumes there. */
+      checkpoint: z.string().min(1).optional(),
+      /** Lines of this syslog level or more urgent are shipped (4: warning); NVRM lines always. */
+      maxLevel: z.number().int().min(0).max(7).default(4),
+      topic: z.string().min(1).default(TOPICS.logsRaw.name),
+      /** Records read per interval at most (the rest next time). */
+      maxRecords: z.number().int().min(1).default(10_000),
+    })
+    .refine((k) => !k.kmsg !== !k.journalExport, {
+      message: "give exactly one of kmsg and journalExport",
+    })
+    .optional(),
 });
 
 export const gpuAgentSettings = baseSettings.extend({ agent: agent.default(agent.parse({})) });

@@ -28,7 +28,16 @@ export interface TopologyOptions {
   basePort: number;
   logLevel: "info" | "warn";
   hostAgent?: { interval: string };
-  gpuAgent?: { nvidiaSmi: string; host: string; interval: string; env?: Record<string, string> };
+  gpuAgent?: {
+    nvidiaSmi: string;
+    host: string;
+    interval: string;
+    env?: Record<string, string>;
+    /** More of the agent's settings (procRoot, kernelLog, expectedGpus). */
+    agent?: object;
+  };
+  /** The GPU peer-group pipeline's window and warm-up (default 1m and 2 windows). */
+  peerGroups?: { window?: string; warmup?: number; idleTimeout?: string };
   logShipper?: { paths: string[]; host: string; service: string };
   /** Run the scrape producer on every service's own /metrics (needs fixed ports: basePort > 0). */
   scrapeSelf?: boolean;
@@ -96,6 +105,7 @@ export function topology(o: TopologyOptions): ServiceSpec[] {
     detector: {
       name: o.instance,
       inputs: [t.metricsClean, t.metricsAggregated],
+      logInputs: [t.logsClean],
       output: t.alerts,
       state: t.alertsState,
       rules: o.rules,
@@ -139,6 +149,27 @@ export function topology(o: TopologyOptions): ServiceSpec[] {
           },
         ],
       },
+      {
+        // Each GPU of a Slurm job against the job's other GPUs: the straggler without a threshold.
+        name: `gpu-peers-${o.instance}`,
+        inputs: [t.metricsClean],
+        output: t.metricsAggregated,
+        late: t.metricsLate,
+        repartition: t.metricsPeersRepartition,
+        outputKey: "series",
+        tick,
+        processors: [
+          {
+            "peer-group": {
+              metrics: ["gpu_sm_clock_hertz", "gpu_utilization_percent", "gpu_power_draw_watts"],
+              groupBy: ["slurm_job"],
+              window: o.peerGroups?.window ?? "1m",
+              warmup: o.peerGroups?.warmup ?? 2,
+              idleTimeout: o.peerGroups?.idleTimeout ?? "30s",
+            },
+          },
+        ],
+      },
     ],
   });
   if (o.hostAgent)
@@ -154,6 +185,7 @@ export function topology(o: TopologyOptions): ServiceSpec[] {
           host: o.gpuAgent.host,
           nvidiaSmi: o.gpuAgent.nvidiaSmi,
           topic: t.metricsRaw,
+          ...o.gpuAgent.agent,
         },
       },
       o.gpuAgent.env,

@@ -1,9 +1,10 @@
 // Cleaning one log event: what cannot be stored is refused with the field named; what can be
 // recognised is lifted into attributes — NVIDIA driver Xid errors ("NVRM: Xid (PCI:0000:3b:00):
-// 79, pid=…") get `xid` and `pci`, so dashboards and rules can count them per GPU.
+// 79, pid=…") get `xid`, `pci` and `pci_bus_id`, and their class in NVIDIA's Xid catalog:
+// `xid_name`, `xid_action` (none, restart_app, reset_gpu, reboot_node, rma) and `xid_severity`, so
+// rules count them per GPU and page with the right runbook.
 import type { LogEvent } from "../../schemas/types.js";
-
-const XID = /NVRM: Xid \(PCI:([0-9a-fA-F:.]+)\): (\d+)/;
+import { pciBusId, recoveryActionOf, XID_LINE, xidClass } from "../../schemas/xid.js";
 const YEAR = 365 * 24 * 3_600_000;
 
 export type Cleaned = { event: LogEvent } | { problem: string };
@@ -20,11 +21,27 @@ export function cleanEvent(event: LogEvent, now: number): Cleaned {
       problem: `timestamp: ${new Date(event.timestamp).toISOString()} is more than a year old`,
     };
   if (event.message.trim() === "") return { problem: "message: empty" };
-  const xid = XID.exec(event.message);
+  const xid = XID_LINE.exec(event.message);
   if (!xid) return { event };
   const severity =
     event.severity === "unknown" || event.severity === "info" ? "error" : event.severity;
+  const found = xidClass(Number(xid[2]));
+  const action =
+    (found.mnemonic === "GPU_RECOVERY_ACTION_CHANGED" && recoveryActionOf(event.message)) ||
+    found.action;
   return {
-    event: { ...event, severity, attributes: { ...event.attributes, xid: xid[2]!, pci: xid[1]! } },
+    event: {
+      ...event,
+      severity,
+      attributes: {
+        ...event.attributes,
+        xid: xid[2]!,
+        pci: xid[1]!,
+        pci_bus_id: pciBusId(xid[1]!),
+        xid_name: found.mnemonic,
+        xid_action: action,
+        xid_severity: found.severity,
+      },
+    },
   };
 }

@@ -16,10 +16,21 @@
 //
 // A condition applies to the series as it comes (a raw series, or an aggregate such as a p99 the
 // window-aggregate processor made), or to `reduce` over a sliding window of it, or to the `ratio`
-// of two sums of counter increases (success rate). Everything is compiled here; errors name the
-// rule and the key.
+// of two sums of counter increases (success rate), or to the log events a `logs` selection matches,
+// counted per group over a window — ElastAlert's frequency (`when: ">= 5"`), flatline
+// (`when: "< 1"`) and spike (`measure: spike`: this window's count over the one before):
+//
+//     - name: GpuXidFallenOffBus
+//       logs:
+//         match: { service: kernel, attributes: { xid: "79" } }   # also severity, message
+//         by: [host, gpu, slurm_job, xid_action]   # event fields or attributes; the alert's labels
+//         over: 10m
+//       when: ">= 1"
+//
+// Everything is compiled here; errors name the rule and the key.
 import { z } from "zod";
 import { duration } from "../../chassis/config.js";
+import { labelRegex, LabelRegexError, type LabelRegex } from "../../chassis/label-regex.js";
 import { DETECTORS } from "../anomaly/registry.js";
 import { parseSelector, SelectorError, type Selector } from "./selector.js";
 import { compileTemplate, TemplateError, type Template } from "./template.js";
@@ -76,6 +87,40 @@ const template = z.string().transform((text, ctx): Template => {
     ctx.addIssue({ code: "custom", message: error.message });
     return z.NEVER;
   }
+});
+
+/** A user's regex, run on RE2 (linear time); whole-value unless `search`. */
+const regex = (search: boolean) =>
+  z.string().transform((source, ctx): LabelRegex => {
+    try {
+      return labelRegex(search ? `.*(?:${source}).*` : source);
+    } catch (error) {
+      if (!(error instanceof LabelRegexError)) throw error;
+      ctx.addIssue({ code: "custom", message: `not a valid RE2 regex: ${error.message}` });
+      return z.NEVER;
+    }
+  });
+
+export const LOG_SEVERITIES = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
+
+const logs = z.strictObject({
+  match: z.strictObject({
+    /** The event's service, a regex matching the whole name. */
+    service: regex(false).optional(),
+    /** Events of this severity or worse. */
+    severity: z.enum(LOG_SEVERITIES).optional(),
+    /** A regex found anywhere in the message. */
+    message: regex(true).optional(),
+    /** Attribute → regex matching its whole value; the attribute must be present. */
+    attributes: z.record(z.string(), regex(false)).default({}),
+  }),
+  /** The event fields (host, service, severity) or attributes that make a group: the alert's labels. */
+  by: z.array(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/)).default(["host"]),
+  over: duration,
+  /** count: events in the window; spike: events in the window over those in the one before. */
+  measure: z.enum(["count", "spike"]).default("count"),
+  /** spike: windows with fewer events than this (both of them) are not judged. */
+  minCount: z.number().int().min(0).default(5),
 });
 
 export const REDUCERS = [
@@ -160,6 +205,7 @@ export const ruleSchema = z
         over: duration,
       })
       .optional(),
+    logs: logs.optional(),
     reduce: z.strictObject({ fn: z.enum(REDUCERS), over: duration }).optional(),
     when: condition.optional(),
     anomaly: anomaly.optional(),
@@ -172,7 +218,12 @@ export const ruleSchema = z
     annotations: z.strictObject({
       summary: template,
       description: template.optional(),
-      runbook: z.url().optional(),
+      /** A URL; a template may pick it by label ("…/xid#{{ $labels.xid_action }}"). */
+      runbook: z
+        .string()
+        .refine((text) => text.includes("{{") || URL.canParse(text), "expected a URL")
+        .pipe(template)
+        .optional(),
     }),
     noData: noData.default({ after: 300_000, action: "resolve", forgetAfter: 86_400_000 }),
     flapping: flapping.default({ transitions: 6, window: 1_800_000, hold: 900_000 }),
@@ -180,7 +231,11 @@ export const ruleSchema = z
   .superRefine((rule, ctx) => {
     const issue = (path: string, message: string) =>
       ctx.addIssue({ code: "custom", path: [path], message });
-    if (!rule.select === !rule.ratio) issue("select", "give exactly one of select and ratio");
+    if ([rule.select, rule.ratio, rule.logs].filter(Boolean).length !== 1)
+      issue("select", "give exactly one of select, ratio and logs");
+    if (rule.logs && (rule.reduce || rule.anomaly))
+      issue("logs", "a log rule counts events over its window: no reduce or anomaly");
+    if (rule.logs && !rule.when) issue("when", 'a log rule needs when (">= 5", "< 1")');
     if (rule.ratio && rule.reduce) issue("reduce", "a ratio is already over a window");
     if (rule.when && rule.anomaly) issue("anomaly", "give either when or anomaly, not both");
     if (!rule.when && !rule.anomaly && rule.noData.action !== "absent")

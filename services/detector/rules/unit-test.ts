@@ -18,6 +18,11 @@
 //       exp_events:
 //         - { at: 6m, alertname: HostHighCpu, status: firing }
 //
+// Log rules get `input_logs`: events at given times (Vigil's addition to promtool's format):
+//       input_logs:
+//         - { at: 2m, host: n1, service: kernel, severity: error,
+//             message: "NVRM: Xid (PCI:0000:3b:00): 79, …", attributes: { xid: "79" } }
+//
 // Samples arrive at their timestamps; the engine is also given time at every interval, so no-data
 // and `for` behave as they would live. exp_labels must equal the alert's labels (alertname aside).
 import { readFileSync } from "node:fs";
@@ -25,7 +30,7 @@ import { dirname, resolve } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { parse } from "yaml";
 import { z } from "zod";
-import type { Alert, MetricSample } from "../../../schemas/types.js";
+import type { Alert, LogEvent, MetricSample } from "../../../schemas/types.js";
 import { duration } from "../../chassis/config.js";
 import { DetectionEngine } from "../engine.js";
 import { loadRuleFiles, RuleError } from "./load.js";
@@ -44,7 +49,23 @@ const testFileSchema = z.strictObject({
         .number()
         .int()
         .default(Date.UTC(2026, 0, 1)),
-      input_series: z.array(z.strictObject({ series: z.string(), values: z.string() })).min(1),
+      input_series: z.array(z.strictObject({ series: z.string(), values: z.string() })).default([]),
+      input_logs: z
+        .array(
+          z.strictObject({
+            at: duration,
+            /** The same event this many times. */
+            times: z.number().int().min(1).default(1),
+            host: z.string().default("host"),
+            service: z.string().default("app"),
+            severity: z
+              .enum(["unknown", "trace", "debug", "info", "warn", "error", "fatal"])
+              .default("info"),
+            message: z.string(),
+            attributes: labels.default({}),
+          }),
+        )
+        .default([]),
       alert_rule_test: z
         .array(
           z.strictObject({
@@ -142,17 +163,34 @@ export function runRuleTests(file: string): TestOutcome[] {
         byTime.set(t, [...(byTime.get(t) ?? []), sample]);
       });
     });
+    const logsAt = new Map<number, LogEvent[]>();
+    for (const { at: offset, times, ...fields } of test.input_logs) {
+      const t = at(offset);
+      const event: LogEvent = { ...fields, timestamp: t, traceId: null, spanId: null };
+      logsAt.set(t, [...(logsAt.get(t) ?? []), ...Array.from({ length: times }, () => event)]);
+    }
+    if (byTime.size === 0 && logsAt.size === 0)
+      throw new RuleError(`${test.name}: give input_series or input_logs`);
     const checks = test.alert_rule_test.map((c) => ({ ...c, time: at(c.eval_time) }));
     const last = Math.max(
       ...byTime.keys(),
+      ...logsAt.keys(),
       ...checks.map((c) => c.time),
       ...(test.exp_events ?? []).map((e) => at(e.at)),
     );
-    const times = new Set<number>([...byTime.keys(), ...checks.map((c) => c.time)]);
+    const times = new Set<number>([
+      ...byTime.keys(),
+      ...logsAt.keys(),
+      ...checks.map((c) => c.time),
+    ]);
     for (let t = test.start; t <= last; t += test.interval) times.add(t);
     const events: Alert[] = [];
     for (const t of [...times].sort((a, b) => a - b)) {
-      events.push(...engine.observe(byTime.get(t) ?? [], t), ...engine.tick(t));
+      events.push(
+        ...engine.observe(byTime.get(t) ?? [], t),
+        ...engine.observeLogs(logsAt.get(t) ?? [], t),
+        ...engine.tick(t),
+      );
       for (const check of checks.filter((c) => c.time === t))
         failures.push(...compareFiring(check, engine.firing(t)));
     }

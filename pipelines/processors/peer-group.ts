@@ -1,0 +1,218 @@
+// peer-group: compares each member of a group with the group itself, window by window — "rank 17's
+// GPU runs 25 % slower than the other 511" without any absolute threshold. For every metric named
+// and every group (`groupBy` labels: the GPUs of one Slurm job, the nodes of one model), each
+// event-time window gathers each member's mean (a member is a series); when the window closes the
+// group's median and median absolute deviation (MAD) give each member its robust z-score
+//
+//   z = (x − median) / (1.4826 · max(MAD, minSpread · |median|))
+//
+// written as <metric>_peer_zscore (and x / median as <metric>_peer_ratio) with the member's labels,
+// stamped with the window's end; <metric>_peer_median carries the group's labels. Rules fire on
+// those (`gpu_sm_clock_hertz_peer_zscore < -3.5`). The MAD floor keeps a group of identical GPUs
+// from turning a 0.1 % difference into an infinite score. A window with fewer members than
+// `minGroupSize` is not judged; neither are a group's first `warmup` windows (a job starting up).
+//
+// Windows close by each group's own event-time watermark (newest sample − allowedLateness), or all
+// of them once the input is read to its end and quiet for `idleTimeout`. A sample for a closed
+// window is late: to the late topic, counted. State, in the keyed store: one key per open window
+// (`<group>@<start>`, set again when it changes) and one clock per group, so a commit writes the
+// windows a batch touched. The pipeline re-keys the input by group (`partitionKey`), so a group's
+// members meet on one partition whichever hosts they run on.
+import { z } from "zod";
+import type { MetricSample } from "../../schemas/types.js";
+import { duration } from "../../services/chassis/config.js";
+import { defineOperator, seriesKey } from "../api.js";
+
+/** Member series → [sum, count, labels] within one window. */
+interface Window {
+  name: string;
+  group: Record<string, string>;
+  start: number;
+  members: Record<string, [number, number, Record<string, string>]>;
+}
+
+interface Clock {
+  maxEventTime: number;
+  closedUpTo: number;
+  /** Windows of this group closed so far (warm-up). */
+  closed: number;
+}
+
+interface Meta {
+  lastInputAt: number;
+}
+
+type Entry = Window | Clock | Meta;
+
+const META = "~meta";
+const CLOCK = "~clock|";
+/** 1 / Φ⁻¹(3/4): makes the MAD of normal data estimate its standard deviation. */
+const MAD_SCALE = 1.4826;
+
+const config = z.strictObject({
+  /** Metrics compared; others are not taken. */
+  metrics: z.array(z.string().min(1)).min(1),
+  /** Labels that make a group (a sample without all of them is not taken). */
+  groupBy: z.array(z.string().min(1)).min(1),
+  window: duration.default(60_000),
+  allowedLateness: duration.default(0),
+  /** Members a window needs before anyone in it is judged. */
+  minGroupSize: z.number().int().min(3).default(5),
+  /** Windows of a group closed before its members are judged. */
+  warmup: z.number().int().min(0).default(2),
+  /** Floor of the MAD, as a fraction of the median. */
+  minSpread: z.number().min(0).default(0.01),
+  /** Processing time without input after which every open window closes; 0 never. */
+  idleTimeout: duration.default(30_000),
+});
+
+type Config = z.output<typeof config>;
+
+function groupOf(cfg: Config, sample: MetricSample) {
+  const labels: Record<string, string> = {};
+  for (const l of cfg.groupBy) {
+    const value = sample.labels[l];
+    if (value === undefined || value === "") return undefined;
+    labels[l] = value;
+  }
+  return { key: seriesKey({ name: sample.name, labels }), labels };
+}
+
+function median(sorted: number[]): number {
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The samples a closed window gives: each member's score and ratio, and the group's median. */
+export function judge(w: Window, cfg: Config): MetricSample[] {
+  const end = w.start + cfg.window;
+  const members = Object.values(w.members).map(([sum, n, labels]) => [sum / n, labels] as const);
+  const values = members.map(([v]) => v).sort((a, b) => a - b);
+  const med = median(values);
+  const mad = median(values.map((v) => Math.abs(v - med)).sort((a, b) => a - b));
+  const scale = MAD_SCALE * Math.max(mad, cfg.minSpread * Math.abs(med), Number.MIN_VALUE);
+  const sample = (name: string, value: number, labels: Record<string, string>): MetricSample => ({
+    name,
+    value,
+    timestamp: end,
+    labels,
+    type: "gauge",
+    unit: "",
+    startTimestamp: null,
+  });
+  const out = [sample(`${w.name}_peer_median`, med, w.group)];
+  for (const [value, labels] of members) {
+    out.push(sample(`${w.name}_peer_zscore`, (value - med) / scale, labels));
+    if (med !== 0) out.push(sample(`${w.name}_peer_ratio`, value / med, labels));
+  }
+  return out;
+}
+
+export const peerGroup = defineOperator<typeof config, Entry>({
+  name: "peer-group",
+  description:
+    "Each member of a group against the group at the same event-time window: robust z-score against the median and MAD, with minimum group size and warm-up.",
+  config,
+  partitionKey: (cfg) => {
+    const wanted = new Set(cfg.metrics);
+    return (sample) => (wanted.has(sample.name) ? groupOf(cfg, sample)?.key : undefined);
+  },
+  create: (cfg, state) => {
+    const wanted = new Set(cfg.metrics);
+    const clockOf = (group: string): Clock => {
+      const c = state.get(CLOCK + group) as Clock | undefined;
+      return {
+        maxEventTime: c?.maxEventTime ?? -Infinity,
+        closedUpTo: c?.closedUpTo ?? -Infinity,
+        closed: c?.closed ?? 0,
+      };
+    };
+    const open = new Map<string, Set<string>>();
+    const track = (group: string, key: string) => {
+      let keys = open.get(group);
+      if (!keys) open.set(group, (keys = new Set()));
+      keys.add(key);
+    };
+    for (const [key] of state.entries())
+      if (!key.startsWith("~")) track(key.slice(0, key.lastIndexOf("@")), key);
+
+    function close(
+      group: string,
+      upTo: number,
+      clock: Clock,
+      out: MetricSample[],
+      count: (r: string) => void,
+    ) {
+      const keys = open.get(group);
+      if (!keys) return;
+      const closing = [...keys]
+        .map((key) => [key, state.get(key) as Window] as const)
+        .filter(([, w]) => w !== undefined && w.start + cfg.window <= upTo)
+        .sort(([, a], [, b]) => a.start - b.start);
+      for (const [key, w] of closing) {
+        if (Object.keys(w.members).length < cfg.minGroupSize) count("group_too_small");
+        else if (clock.closed < cfg.warmup) count("warming_up");
+        else out.push(...judge(w, cfg));
+        clock.closed += 1;
+        clock.closedUpTo = Math.max(clock.closedUpTo, w.start + cfg.window);
+        state.delete(key);
+        keys.delete(key);
+      }
+      if (keys.size === 0) open.delete(group);
+    }
+
+    return (samples, context) => {
+      const now = context.now();
+      const late: MetricSample[] = [];
+      const clocks = new Map<string, Clock>();
+      const touched = new Map<string, Window>();
+      let skipped = 0;
+      for (const sample of samples) {
+        const found = wanted.has(sample.name) ? groupOf(cfg, sample) : undefined;
+        if (!found) {
+          skipped += 1;
+          continue;
+        }
+        let clock = clocks.get(found.key);
+        if (!clock) clocks.set(found.key, (clock = clockOf(found.key)));
+        const start = Math.floor(sample.timestamp / cfg.window) * cfg.window;
+        const watermark = Math.max(clock.maxEventTime - cfg.allowedLateness, clock.closedUpTo);
+        if (start + cfg.window <= watermark) {
+          late.push(sample);
+          context.count("late");
+          continue;
+        }
+        const key = `${found.key}@${start}`;
+        let w = touched.get(key) ?? (state.get(key) as Window | undefined);
+        if (!w) {
+          w = { name: sample.name, group: found.labels, start, members: {} };
+          track(found.key, key);
+        }
+        const member = seriesKey(sample);
+        const m = (w.members[member] ??= [0, 0, sample.labels]);
+        m[0] += sample.value;
+        m[1] += 1;
+        touched.set(key, w);
+        clock.maxEventTime = Math.max(clock.maxEventTime, sample.timestamp);
+      }
+      for (const [key, w] of touched) state.set(key, w); // changed in place: written at commit
+      if (skipped > 0) context.count("not_selected", skipped);
+      const meta = (state.get(META) as Meta | undefined) ?? { lastInputAt: 0 };
+      if (clocks.size > 0 || late.length > 0) state.set(META, { lastInputAt: now });
+      const idle =
+        cfg.idleTimeout > 0 &&
+        clocks.size === 0 &&
+        now - meta.lastInputAt >= cfg.idleTimeout &&
+        context.caughtUp();
+      const out: MetricSample[] = [];
+      const count = (reason: string) => context.count(reason);
+      for (const group of idle ? [...open.keys()] : [...clocks.keys()]) {
+        const clock = clocks.get(group) ?? clockOf(group);
+        const before = clock.closedUpTo;
+        close(group, idle ? Infinity : clock.maxEventTime - cfg.allowedLateness, clock, out, count);
+        if (clocks.has(group) || clock.closedUpTo !== before) state.set(CLOCK + group, clock);
+      }
+      return { samples: out, late };
+    };
+  },
+});
