@@ -31,6 +31,7 @@ export const SCHEMA_VERSIONS: readonly SchemaVersion[] = [
   { id: 801, subject: "silence", version: 1, file: "silence.v1.avsc" },
   { id: 901, subject: "ack", version: 1, file: "ack.v1.avsc" },
   { id: 902, subject: "ack", version: 2, file: "ack.v2.avsc" },
+  { id: 1001, subject: "remediation", version: 1, file: "remediation.v1.avsc" },
 ];
 
 const avroDir = join(dirname(fileURLToPath(import.meta.url)), "avro");

@@ -150,6 +150,16 @@ export const TOPICS = {
     cleanupPolicy: "compact",
     description: "Silences created, updated and expired through the notifier's API and the CLI.",
   },
+  remediation: {
+    name: "telemetry.remediation",
+    subject: "remediation",
+    key: "<target>|<alert fingerprint>: the latest state of one remediation",
+    partitions: 1,
+    retentionMs: -1,
+    cleanupPolicy: "compact",
+    description:
+      "The fleet remediation budget: which targets are in remediation or waiting, and every decision taken, compacted.",
+  },
   acks: {
     name: "telemetry.alerts.acks",
     subject: "ack",

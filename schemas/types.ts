@@ -126,6 +126,29 @@ export interface Acknowledgement {
   withdrawn?: boolean;
 }
 
+export interface RemediationDecision {
+  at: number;
+  /** acted, dry_run, waiting, cancelled, released, refused */
+  decision: string;
+  reason: string;
+}
+
+/** A target in remediation for an alert, or waiting for the fleet budget (remediation.v1.avsc). */
+export interface RemediationLease {
+  budget: string;
+  target: string;
+  fingerprint: string;
+  alertname: string;
+  receiver: string;
+  state: "waiting" | "active" | "released";
+  since: number;
+  actedAt: number;
+  releasedAt: number;
+  dryRun: boolean;
+  payload: string;
+  decisions: RemediationDecision[];
+}
+
 /** Subject name → the TypeScript shape of its latest version. */
 export interface Subjects {
   "metric-batch": MetricBatch;
@@ -137,5 +160,6 @@ export interface Subjects {
   "notification-log": NotificationLogEntry;
   silence: Silence;
   ack: Acknowledgement;
+  remediation: RemediationLease;
 }
 export type Subject = keyof Subjects;

@@ -93,6 +93,7 @@ export function topology(o: TopologyOptions): ServiceSpec[] {
         log: t.notificationLog,
         silences: t.silences,
         acks: t.acks,
+        remediation: t.remediation,
         tick: "500ms",
         // Links in notifications open this notifier's console.
         ...(o.basePort !== 0 && { externalUrl: `http://127.0.0.1:${port}` }),

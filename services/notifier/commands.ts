@@ -53,12 +53,9 @@ export async function acknowledge(
 }
 
 /** Every record of a compacted topic, latest per key last, decoded. */
-export async function readAll<S extends "silence" | "ack" | "notification-log" | "alert">(
-  kafka: Kafka,
-  topic: string,
-  subject: S,
-  apply: (value: Subjects[S]) => void,
-): Promise<void> {
+export async function readAll<
+  S extends "silence" | "ack" | "notification-log" | "alert" | "remediation",
+>(kafka: Kafka, topic: string, subject: S, apply: (value: Subjects[S]) => void): Promise<void> {
   await readToEnd(
     kafka,
     topic,

@@ -13,6 +13,7 @@ import type { Alert } from "../../schemas/types.js";
 import { loadConfig } from "../chassis/config.js";
 import { createBatchConsumer, type BatchConsumer } from "../chassis/consumer.js";
 import { deadLetterRecord } from "../chassis/dead-letter.js";
+import { ensureInternalTopics } from "../chassis/internal-topics.js";
 import { every } from "../chassis/periodic.js";
 import { isMain, runMain, startService, type Service } from "../chassis/service.js";
 import { consumerSettings, readSecret } from "../chassis/settings.js";
@@ -36,6 +37,7 @@ import type { Admin } from "kafkajs";
 import { readFileSync } from "node:fs";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { Acks, logKey, NotificationLog, Silences } from "./stores.js";
+import { RemediationLedger } from "./remediation.js";
 
 export interface NotifierOptions {
   now?: () => number;
@@ -120,6 +122,11 @@ export async function startNotifier(
   });
   const { logger, metrics, kafka, producer } = service;
 
+  // The fleet remediation budget: written through to its compacted topic before a lease counts.
+  const ledger = new RemediationLedger(async (key, lease) => {
+    await producer.send([{ topic: cfg.remediation, key, value: encode("remediation", lease) }]);
+  }, now);
+  let ledgerLoaded = false;
   const senders = new Map<string, { send: Send; sendResolved: boolean }>();
   const buildSenders = (alerting: Alerting) => {
     senders.clear();
@@ -129,6 +136,8 @@ export async function startNotifier(
           send: RECEIVER_KINDS[i.kind]!.create(i.config, {
             logger: logger.child({ receiver: i.id }),
             now,
+            id: i.id,
+            ledger,
           }),
           sendResolved: i.sendResolved,
         });
@@ -176,6 +185,10 @@ export async function startNotifier(
     logger,
   });
 
+  // The ledger's topic is the notifier's own: made where missing, as a stage makes its changelog.
+  await ensureInternalTopics(kafka, [
+    { name: cfg.remediation, partitionsOf: [cfg.acks], compacted: true },
+  ]);
   // Silences and acks: read whole now, then followed live.
   await readAll(kafka, cfg.silences, "silence", (s) => silences.apply(s));
   await readAll(kafka, cfg.acks, "ack", (a) => acks.apply(a));
@@ -254,6 +267,7 @@ export async function startNotifier(
   const consoleHandle = consoleApi({
     dispatcher: () => (holder.active ? dispatcher : undefined),
     log,
+    remediation: (fingerprint) => ledger.decisions(fingerprint),
     letters,
     deadLetterTopic: settings.topics.deadLetter,
     groups: groupHealth(async () => {
@@ -300,6 +314,8 @@ export async function startNotifier(
         ready: (async () => {
           await readAll(kafka, cfg.log, "notification-log", (e) => log.apply(e));
           await readAll(kafka, cfg.alertsState, "alert", (a) => dispatcher.insert(a, now()));
+          await readAll(kafka, cfg.remediation, "remediation", (l) => ledger.restore(l));
+          ledgerLoaded = true;
           holder.active = assignment;
           logger.info({ tookMs: now() - started }, "active: alerts and notification log restored");
         })(),
@@ -347,6 +363,7 @@ export async function startNotifier(
       }
       const flush = dispatcher
         .tick(now())
+        .then(() => (ledgerLoaded ? ledger.tick() : undefined))
         .catch((error: unknown) => logger.error({ err: error }, "flush failed"));
       flushing.add(flush);
       void flush.finally(() => flushing.delete(flush));

@@ -272,6 +272,8 @@ export const notifierSettings = baseSettings
         log: z.string().default(TOPICS.notificationLog.name),
         silences: z.string().default(TOPICS.silences.name),
         acks: z.string().default(TOPICS.acks.name),
+        /** The fleet remediation budget's ledger (compacted). */
+        remediation: z.string().default(TOPICS.remediation.name),
         /** How often groups are checked for a due notification. */
         tick: duration.default(1_000),
         /** Where links in notifications point (the notifier's API, a dashboard). */

@@ -25,6 +25,8 @@ import type { DeadLetterTail, GroupHealth } from "../pipeline-health.js";
 export interface ConsoleDeps {
   dispatcher: () => Dispatcher | undefined;
   log: NotificationLog;
+  /** The remediation decisions taken for an alert (the fleet budget's ledger). */
+  remediation?: (fingerprint: string) => unknown[];
   letters: DeadLetterTail;
   deadLetterTopic: string;
   groups: (now: number) => Promise<GroupHealth[]>;
@@ -146,13 +148,15 @@ export function consoleApi(deps: ConsoleDeps) {
           alertsInNotification: e.firing.length + e.resolved.length,
         };
       });
-      if (!view && history.length === 0)
+      const remediation = deps.remediation?.(one[1]!) ?? [];
+      if (!view && history.length === 0 && remediation.length === 0)
         return { status: 404, body: { error: `no alert ${one[1]} known to the active notifier` } };
       return {
         status: 200,
         body: {
           alert: view ? alertJson(view) : null,
           history,
+          remediation,
           escalation: dispatcher?.escalationOf(one[1]!) ?? [],
         },
       };

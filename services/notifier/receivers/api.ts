@@ -5,6 +5,7 @@
 import type { z } from "zod";
 import type { Alert } from "../../../schemas/types.js";
 import type { Logger } from "../../chassis/logger.js";
+import type { RemediationLedger } from "../remediation.js";
 
 export interface Notification {
   receiver: string;
@@ -38,6 +39,10 @@ export class DeliveryError extends Error {
 export interface ReceiverContext {
   logger: Logger;
   now: () => number;
+  /** The integration's id (the receiver's name when it has one integration). */
+  id?: string;
+  /** The fleet remediation budget, shared by every action hook (see ../remediation.ts). */
+  ledger?: RemediationLedger;
 }
 
 export type Send = (notification: Notification, signal: AbortSignal) => Promise<void>;

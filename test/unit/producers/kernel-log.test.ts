@@ -93,7 +93,7 @@ describe("the kernel log", () => {
   it("ships warnings and NVIDIA lines, and gives an Xid line its GPU and workload by PCI address", () => {
     const path = copy("dgx-h100.kmsg");
     const records = kmsgSource(path, { bootTime: BOOT, bootId: "b", after: "b:1020" }).read(100);
-    const gpus = new Map([
+    const gpus = new Map<string, Record<string, string>>([
       ["00000000:3B:00.0", { gpu: "3", uuid: "GPU-3", slurm_job: "4242" }],
       [
         "00000000:18:00.0",
