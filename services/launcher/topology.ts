@@ -33,11 +33,13 @@ export interface TopologyOptions {
     host: string;
     interval: string;
     env?: Record<string, string>;
-    /** More of the agent's settings (procRoot, kernelLog, expectedGpus). */
+    /** More of the agent's settings (procRoot, expectedGpus, attribution). */
     agent?: object;
+    /** Read the kernel log (kmsg or journalExport), shipped to this run's raw log topic. */
+    kernelLog?: object;
   };
   /** The GPU peer-group pipeline's window and warm-up (default 1m and 2 windows). */
-  peerGroups?: { window?: string; warmup?: number; idleTimeout?: string };
+  peerGroups?: { window?: string; allowedLateness?: string; warmup?: number; idleTimeout?: string };
   logShipper?: { paths: string[]; host: string; service: string };
   /** Run the scrape producer on every service's own /metrics (needs fixed ports: basePort > 0). */
   scrapeSelf?: boolean;
@@ -165,6 +167,8 @@ export function topology(o: TopologyOptions): ServiceSpec[] {
               metrics: ["gpu_sm_clock_hertz", "gpu_utilization_percent", "gpu_power_draw_watts"],
               groupBy: ["slurm_job"],
               window: o.peerGroups?.window ?? "1m",
+              // GPU agents report every 10 s by default, hosts at slightly different moments.
+              allowedLateness: o.peerGroups?.allowedLateness ?? "15s",
               warmup: o.peerGroups?.warmup ?? 2,
               idleTimeout: o.peerGroups?.idleTimeout ?? "30s",
             },
@@ -187,6 +191,9 @@ export function topology(o: TopologyOptions): ServiceSpec[] {
           nvidiaSmi: o.gpuAgent.nvidiaSmi,
           topic: t.metricsRaw,
           ...o.gpuAgent.agent,
+          ...(o.gpuAgent.kernelLog && {
+            kernelLog: { topic: t.logsRaw, ...o.gpuAgent.kernelLog },
+          }),
         },
       },
       o.gpuAgent.env,

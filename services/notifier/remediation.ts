@@ -46,6 +46,8 @@ export class RemediationLedger {
   private leases = new Map<string, RemediationLease>();
   private runners = new Map<string, Runner>();
   private policies = new Map<string, BudgetPolicy>();
+  /** Decisions are taken one at a time: two deliveries at once must not both see a free slot. */
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(
     /** Writes a lease's latest state (durably: the compacted topic) before it counts. */
@@ -77,8 +79,28 @@ export class RemediationLedger {
     return [...this.leases.values()].filter((l) => l.budget === budget && l.state === "active");
   }
 
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.turn.then(work, work);
+    this.turn = next.catch(() => undefined);
+    return next;
+  }
+
   /** A firing alert asks for remediation: it acts now or waits, and says which. */
-  async request(req: RemediationRequest, run: Runner): Promise<RemediationDecision> {
+  request(req: RemediationRequest, run: Runner): Promise<RemediationDecision> {
+    return this.serial(() => this.requested(req, run));
+  }
+
+  /** The alert resolved: its targets leave remediation (or stop waiting). */
+  resolved(fingerprint: string): Promise<void> {
+    return this.serial(() => this.released(fingerprint));
+  }
+
+  /** Processing time passes: holds run out, waiting leases get their turn. */
+  tick(): Promise<void> {
+    return this.serial(() => this.ticked());
+  }
+
+  private async requested(req: RemediationRequest, run: Runner): Promise<RemediationDecision> {
     const missing = req.policy.target.filter((l) => !req.labels[l]);
     const at = this.now();
     if (missing.length > 0)
@@ -108,8 +130,7 @@ export class RemediationLedger {
     return this.attempt(key, lease, req.policy, run);
   }
 
-  /** The alert resolved: its targets leave remediation (or stop waiting). */
-  async resolved(fingerprint: string): Promise<void> {
+  private async released(fingerprint: string): Promise<void> {
     for (const [key, lease] of this.leases)
       if (lease.fingerprint === fingerprint && lease.state !== "released")
         await this.release(
@@ -121,8 +142,7 @@ export class RemediationLedger {
     await this.promote();
   }
 
-  /** Processing time passes: holds run out, waiting leases get their turn. */
-  async tick(): Promise<void> {
+  private async ticked(): Promise<void> {
     const at = this.now();
     for (const [key, lease] of this.leases) {
       const policy = this.policies.get(lease.receiver);

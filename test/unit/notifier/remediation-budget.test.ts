@@ -134,3 +134,16 @@ describe("the fleet remediation budget", () => {
     expect(second.ledger.active("fleet").map((l) => l.target)).toEqual(["host=n1"]);
   });
 });
+
+describe("the fleet remediation budget under concurrent deliveries", () => {
+  it("takes decisions one at a time: two requests at once still let only one target in", async () => {
+    const { ran, ask, ledger } = setup();
+    const decisions = await Promise.all([
+      ask("n1", "aaaaaaaaaaaaaaaa"),
+      ask("n2", "bbbbbbbbbbbbbbbb"),
+    ]);
+    expect(decisions.map((d) => d.decision)).toEqual(["dry_run", "waiting"]);
+    expect(ran).toEqual(["n1"]);
+    expect(ledger.active("fleet")).toHaveLength(1);
+  });
+});
