@@ -14,21 +14,24 @@
 //
 // Windows close by each group's own event-time watermark (newest sample − allowedLateness), or all
 // of them once the input is read to its end and quiet for `idleTimeout`. A sample for a closed
-// window is late: to the late topic, counted. State, in the keyed store: one key per open window
-// (`<group>@<start>`, set again when it changes) and one clock per group, so a commit writes the
-// windows a batch touched. The pipeline re-keys the input by group (`partitionKey`), so a group's
+// window is late: to the late topic, counted. State, in the keyed store: one key per member of an
+// open window (`<group>@<start>\0<series>`: its sum, count and labels) and one clock per group, so
+// a commit writes the members a batch touched — never a whole group. The pipeline re-keys the input by group (`partitionKey`), so a group's
 // members meet on one partition whichever hosts they run on.
 import { z } from "zod";
 import type { MetricSample } from "../../schemas/types.js";
 import { duration } from "../../services/chassis/config.js";
 import { defineOperator, seriesKey } from "../api.js";
 
-/** Member series → [sum, count, labels] within one window. */
+/** One member's readings within one window: [sum, count, labels]. */
+type Member = [number, number, Record<string, string>];
+
+/** A closed window as judged: the metric, the group's labels, its start and its members. */
 interface Window {
   name: string;
   group: Record<string, string>;
   start: number;
-  members: Record<string, [number, number, Record<string, string>]>;
+  members: Member[];
 }
 
 interface Clock {
@@ -42,9 +45,11 @@ interface Meta {
   lastInputAt: number;
 }
 
-type Entry = Window | Clock | Meta;
+type Entry = Member | Clock | Meta;
 
 const META = "~meta";
+/** Between a window (`<group>@<start>`) and a member's series in a state key. */
+const MEMBER = "\u0000";
 const CLOCK = "~clock|";
 /** 1 / Φ⁻¹(3/4): makes the MAD of normal data estimate its standard deviation. */
 const MAD_SCALE = 1.4826;
@@ -86,7 +91,7 @@ function median(sorted: number[]): number {
 /** The samples a closed window gives: each member's score and ratio, and the group's median. */
 export function judge(w: Window, cfg: Config): MetricSample[] {
   const end = w.start + cfg.window;
-  const members = Object.values(w.members).map(([sum, n, labels]) => [sum / n, labels] as const);
+  const members = w.members.map(([sum, n, labels]) => [sum / n, labels] as const);
   const values = members.map(([v]) => v).sort((a, b) => a - b);
   const med = median(values);
   const mad = median(values.map((v) => Math.abs(v - med)).sort((a, b) => a - b));
@@ -127,45 +132,57 @@ export const peerGroup = defineOperator<typeof config, Entry>({
         closed: c?.closed ?? 0,
       };
     };
-    const open = new Map<string, Set<string>>();
-    const track = (group: string, key: string) => {
-      let keys = open.get(group);
-      if (!keys) open.set(group, (keys = new Set()));
+    /** Open windows by group, each with its members' state keys: closing reads only those. */
+    const open = new Map<string, Map<number, Set<string>>>();
+    const track = (group: string, start: number, key: string) => {
+      let windows = open.get(group);
+      if (!windows) open.set(group, (windows = new Map()));
+      let keys = windows.get(start);
+      if (!keys) windows.set(start, (keys = new Set()));
       keys.add(key);
     };
-    for (const [key] of state.entries())
-      if (!key.startsWith("~")) track(key.slice(0, key.lastIndexOf("@")), key);
+    for (const [key] of state.entries()) {
+      const cut = key.indexOf(MEMBER);
+      if (key.startsWith("~") || cut < 0) continue;
+      const at = key.lastIndexOf("@", cut);
+      track(key.slice(0, at), Number(key.slice(at + 1, cut)), key);
+    }
 
     function close(
       group: string,
       upTo: number,
       clock: Clock,
       out: MetricSample[],
-      count: (r: string) => void,
+      count: (reason: string) => void,
     ) {
-      const keys = open.get(group);
-      if (!keys) return;
-      const closing = [...keys]
-        .map((key) => [key, state.get(key) as Window] as const)
-        .filter(([, w]) => w !== undefined && w.start + cfg.window <= upTo)
-        .sort(([, a], [, b]) => a.start - b.start);
-      for (const [key, w] of closing) {
-        if (Object.keys(w.members).length < cfg.minGroupSize) count("group_too_small");
+      const windows = open.get(group);
+      if (!windows) return;
+      const closing = [...windows.keys()]
+        .filter((s) => s + cfg.window <= upTo)
+        .sort((a, b) => a - b);
+      for (const start of closing) {
+        const keys = windows.get(start)!;
+        const members = [...keys].map((k) => state.get(k) as Member).filter(Boolean);
+        if (members.length < cfg.minGroupSize) count("group_too_small");
         else if (clock.closed < cfg.warmup) count("warming_up");
-        else out.push(...judge(w, cfg));
+        else {
+          const name = group.slice(0, group.indexOf("{"));
+          const labels = Object.fromEntries(cfg.groupBy.map((l) => [l, members[0]![2][l]!]));
+          out.push(...judge({ name, group: labels, start, members }, cfg));
+        }
+        for (const key of keys) state.delete(key);
+        windows.delete(start);
         clock.closed += 1;
-        clock.closedUpTo = Math.max(clock.closedUpTo, w.start + cfg.window);
-        state.delete(key);
-        keys.delete(key);
+        clock.closedUpTo = Math.max(clock.closedUpTo, start + cfg.window);
       }
-      if (keys.size === 0) open.delete(group);
+      if (windows.size === 0) open.delete(group);
     }
 
     return (samples, context) => {
       const now = context.now();
       const late: MetricSample[] = [];
       const clocks = new Map<string, Clock>();
-      const touched = new Map<string, Window>();
+      const touched = new Map<string, Member>();
       let skipped = 0;
       for (const sample of samples) {
         const found = wanted.has(sample.name) ? groupOf(cfg, sample) : undefined;
@@ -182,20 +199,18 @@ export const peerGroup = defineOperator<typeof config, Entry>({
           context.count("late");
           continue;
         }
-        const key = `${found.key}@${start}`;
-        let w = touched.get(key) ?? (state.get(key) as Window | undefined);
-        if (!w) {
-          w = { name: sample.name, group: found.labels, start, members: {} };
-          track(found.key, key);
+        const key = `${found.key}@${start}${MEMBER}${seriesKey(sample)}`;
+        let member = touched.get(key) ?? (state.get(key) as Member | undefined);
+        if (!member) {
+          member = [0, 0, sample.labels];
+          track(found.key, start, key);
         }
-        const member = seriesKey(sample);
-        const m = (w.members[member] ??= [0, 0, sample.labels]);
-        m[0] += sample.value;
-        m[1] += 1;
-        touched.set(key, w);
+        member[0] += sample.value;
+        member[1] += 1;
+        touched.set(key, member);
         clock.maxEventTime = Math.max(clock.maxEventTime, sample.timestamp);
       }
-      for (const [key, w] of touched) state.set(key, w); // changed in place: written at commit
+      for (const [key, member] of touched) state.set(key, member); // changed: written at commit
       if (skipped > 0) context.count("not_selected", skipped);
       const meta = (state.get(META) as Meta | undefined) ?? { lastInputAt: 0 };
       if (clocks.size > 0 || late.length > 0) state.set(META, { lastInputAt: now });
