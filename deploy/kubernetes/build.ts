@@ -117,6 +117,26 @@ export const WORKLOADS: Workload[] = [
         ...(container.env as object[]),
         { name: "NVIDIA_VISIBLE_DEVICES", value: "all" },
         { name: "VIGIL__AGENT__HOST", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+        // Whose job owns each GPU: the host's /proc (cgroups of the GPU processes) and the
+        // kubelet's pod-resources socket (pod, namespace, container by device id).
+        { name: "VIGIL__AGENT__PROC_ROOT", value: "/host/proc" },
+        {
+          name: "VIGIL__AGENT__POD_RESOURCES__SOCKET",
+          value: "/var/lib/kubelet/pod-resources/kubelet.sock",
+        },
+      ];
+      container.volumeMounts = [
+        ...((container.volumeMounts as object[] | undefined) ?? []),
+        { name: "host-proc", mountPath: "/host/proc", readOnly: true },
+        { name: "pod-resources", mountPath: "/var/lib/kubelet/pod-resources", readOnly: true },
+      ];
+      pod.volumes = [
+        ...((pod.volumes as object[] | undefined) ?? []),
+        { name: "host-proc", hostPath: { path: "/proc", type: "Directory" } },
+        {
+          name: "pod-resources",
+          hostPath: { path: "/var/lib/kubelet/pod-resources", type: "DirectoryOrCreate" },
+        },
       ];
     },
   },

@@ -28,6 +28,8 @@ import {
   parseQueryCsv,
   type GpuField,
 } from "./nvidia-smi.js";
+import { linkSamples, parseNvlinkErrors, parsePcieReplays } from "./links.js";
+import { listPodResources } from "./pod-resources.js";
 import { gpuSamples, nodeGpuSamples } from "./samples.js";
 import { gpuAgentSettings, type GpuAgentSettings } from "./settings.js";
 
@@ -105,6 +107,8 @@ export async function startGpuAgent(
   // What this driver takes, asked once: a field it does not know would fail the whole query.
   let fields: GpuField[] | undefined;
   let flagsTaken = false;
+  /** Until `nvidia-smi nvlink -e` fails once (no NVLink on this host). */
+  let nvlinkTaken = true;
   const probe = async () => {
     const accepted = await smi(["--help-query-gpu"]).then(parseHelpQueryGpu, () => undefined);
     fields = gpuFieldsFor(accepted);
@@ -152,10 +156,11 @@ export async function startGpuAgent(
       unavailable = "nvidia-smi lists no GPU";
       return;
     }
-    // MIG devices are only in the XML report; ask for it only when a GPU may have them.
-    const migs = readings.some((r) => r.values["utilization.gpu"] === undefined)
-      ? parseMigXml(await smi(["-q", "-x"]))
-      : [];
+    // MIG devices and PCIe replays are only in the XML report: asked when a GPU may have MIG
+    // devices, or for the link counters.
+    const wantXml = agent.links || readings.some((r) => r.values["utilization.gpu"] === undefined);
+    const xml = wantXml ? await smi(["-q", "-x"]).catch(() => undefined) : undefined;
+    const migs = xml ? parseMigXml(xml) : [];
     const base = { ...agent.labels, host: agent.host };
     const at = now();
     const health = flagsTaken
@@ -186,6 +191,36 @@ export async function startGpuAgent(
         service.metrics.dropped.inc({ reason: "gpu_attribution_failed" });
         service.logger.warn({ err: error }, "GPU processes could not be read; GPUs unlabelled");
       }
+    }
+    if (agent.podResources) {
+      const { socket, resources, timeout } = agent.podResources;
+      try {
+        const allocated = await listPodResources(socket, resources, timeout);
+        for (const sample of samples) {
+          const pod = allocated.get(sample.labels.uuid ?? "");
+          if (pod) sample.labels = { ...sample.labels, ...pod };
+        }
+        for (const [uuid, pod] of allocated)
+          workloads.set(uuid, { ...workloads.get(uuid), ...pod });
+      } catch (error) {
+        service.metrics.dropped.inc({ reason: "gpu_pod_resources_failed" });
+        service.logger.warn({ err: error }, "pod-resources could not be read; GPUs without pods");
+      }
+    }
+    if (agent.links) {
+      const labelsOf = new Map<string, Record<string, string>>();
+      for (const r of readings)
+        labelsOf.set(r.uuid, {
+          ...base,
+          gpu: r.index,
+          uuid: r.uuid,
+          model: r.name,
+          ...workloads.get(r.uuid),
+        });
+      const nvlink = nvlinkTaken
+        ? await smi(["nvlink", "-e"]).then(parseNvlinkErrors, () => ((nvlinkTaken = false), []))
+        : [];
+      samples.push(...linkSamples(nvlink, xml ? parsePcieReplays(xml) : [], labelsOf, at));
     }
     await service.producer.send([
       {

@@ -2,7 +2,8 @@
 //   tsx services/gpu-agent/record.ts test/fixtures/nvidia-smi/<model>
 // writes <model>.help.txt (--help-query-gpu), <model>.csv (the agent's exact query for this
 // driver; its fields in <model>.fields), <model>.flags.csv (the Yes/No health flags),
-// <model>.apps.csv (--query-compute-apps) and <model>.xml (nvidia-smi -q -x).
+// <model>.apps.csv (--query-compute-apps), <model>.pci.csv (PCI addresses, for Xid lines),
+// <model>.nvlink.txt (nvlink -e; empty without NVLink) and <model>.xml (nvidia-smi -q -x).
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { APPS_QUERY, FLAGS_QUERY, gpuFieldsFor, parseHelpQueryGpu } from "./nvidia-smi.js";
@@ -25,5 +26,16 @@ writeFileSync(
   `${prefix}.apps.csv`,
   smi(`--query-compute-apps=${APPS_QUERY.join(",")}`, "--format=csv,noheader,nounits"),
 );
+writeFileSync(
+  `${prefix}.pci.csv`,
+  smi("--query-gpu=index,uuid,pci.bus_id", "--format=csv,noheader"),
+);
+let nvlink: Buffer | string = "";
+try {
+  nvlink = smi("nvlink", "-e");
+} catch {
+  // no NVLink on this machine: the agent leaves the counters out too
+}
+writeFileSync(`${prefix}.nvlink.txt`, nvlink);
 writeFileSync(`${prefix}.xml`, smi("-q", "-x"));
-console.log(`wrote ${prefix}.{help.txt,fields,csv,flags.csv,apps.csv,xml}`);
+console.log(`wrote ${prefix}.{help.txt,fields,csv,flags.csv,apps.csv,pci.csv,nvlink.txt,xml}`);

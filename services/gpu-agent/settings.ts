@@ -17,6 +17,20 @@ const agent = z.strictObject({
   attribution: z.boolean().default(true),
   /** Where /proc is (the host's, mounted into the agent's container). */
   procRoot: z.string().min(1).default("/proc"),
+  /**
+   * The kubelet's pod-resources socket: GPUs allocated to a pod get `pod`, `namespace` and
+   * `container` (by device id), even before a process runs on them.
+   */
+  podResources: z
+    .strictObject({
+      socket: z.string().min(1).default("/var/lib/kubelet/pod-resources/kubelet.sock"),
+      /** Device-plugin resources whose device ids are GPU UUIDs. */
+      resources: z.array(z.string().min(1)).default(["nvidia.com/gpu"]),
+      timeout: duration.default(2_000),
+    })
+    .optional(),
+  /** Read NVLink error counters (`nvidia-smi nvlink -e`) and PCIe replays (`-q -x`). */
+  links: z.boolean().default(true),
   /** GPUs this host should have: fewer listed is a GPU missing (node_gpus_missing). */
   expectedGpus: z.number().int().min(1).optional(),
   /**

@@ -379,6 +379,38 @@ async function alertPage(fingerprint) {
               ),
           ),
         ),
+    (data.remediation ?? []).length > 0 && el("h2", {}, "Remediation"),
+    (data.remediation ?? []).length > 0 &&
+      el(
+        "table",
+        { class: "card", "data-testid": "remediation" },
+        el(
+          "thead",
+          {},
+          el(
+            "tr",
+            {},
+            ["When", "Target", "Decision", "Why"].map((h) => el("th", {}, h)),
+          ),
+        ),
+        el(
+          "tbody",
+          {},
+          data.remediation
+            .slice()
+            .reverse()
+            .map((d) =>
+              el(
+                "tr",
+                {},
+                el("td", {}, fmtTime(d.at)),
+                el("td", {}, d.target),
+                el("td", {}, d.decision),
+                el("td", {}, d.reason),
+              ),
+            ),
+        ),
+      ),
   ];
 }
 

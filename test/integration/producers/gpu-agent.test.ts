@@ -59,8 +59,15 @@ describe("GPU metrics agent", () => {
       true,
     );
     expect(names.has("gpu_utilization_percent")).toBe(false);
+    const [node, ...gpus] = [
+      batch.samples.filter((s) => s.name.startsWith("node_")),
+      batch.samples.filter((s) => !s.name.startsWith("node_")),
+    ];
+    expect(node!.map((s) => [s.name, s.value, s.labels.host])).toEqual([
+      ["node_gpus", 1, "gpu-node-7"],
+    ]);
     expect(
-      batch.samples.every(
+      gpus[0]!.every(
         (s) =>
           s.labels.host === "gpu-node-7" &&
           s.labels.uuid === "GPU-5e1a7b3c-2d4f-4a6b-8c9d-0e1f2a3b4c5d",
