@@ -4,6 +4,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { encode } from "../../schemas/codec.js";
+import type { LogEvent } from "../../schemas/types.js";
 import { loadConfig } from "../chassis/config.js";
 import { every } from "../chassis/periodic.js";
 import { isMain, runMain, startService, type Service } from "../chassis/service.js";
@@ -66,31 +67,41 @@ export async function startGpuAgent(
       : journalExportSource(kernel.journalExport!, after);
     return kernelSource;
   };
+  // What was read but not yet acknowledged by Kafka: sent again before anything more is read,
+  // and only then is the checkpoint moved past it.
+  let unsentKernel: { events: LogEvent[]; position: string } | undefined;
   const shipKernelLog = async () => {
     const source = openKernelLog();
     if (!source) return;
-    const records = source.read(kernel!.maxRecords);
-    if (source.lost > lostBefore) {
-      service.metrics.dropped.inc({ reason: "kmsg_overwritten" }, source.lost - lostBefore);
-      lostBefore = source.lost;
+    if (!unsentKernel) {
+      const records = source.read(kernel!.maxRecords);
+      if (source.lost > lostBefore) {
+        service.metrics.dropped.inc({ reason: "kmsg_overwritten" }, source.lost - lostBefore);
+        lostBefore = source.lost;
+      }
+      const last = records[records.length - 1];
+      if (!last) return;
+      const events = kernelEvents(records, {
+        host: agent.host,
+        maxLevel: kernel!.maxLevel,
+        gpus: gpusByPci,
+        labels: agent.labels,
+      });
+      unsentKernel = { events, position: last.position };
     }
-    const last = records[records.length - 1];
-    if (!last) return;
-    const events = kernelEvents(records, {
-      host: agent.host,
-      maxLevel: kernel!.maxLevel,
-      gpus: gpusByPci,
-      labels: agent.labels,
-    });
-    if (events.length > 0)
+    if (unsentKernel.events.length > 0)
       await service.producer.send([
         {
           topic: kernel!.topic,
           key: agent.host,
-          value: encode("log-batch", { source: `gpu-agent/${agent.host}/kernel`, events }),
+          value: encode("log-batch", {
+            source: `gpu-agent/${agent.host}/kernel`,
+            events: unsentKernel.events,
+          }),
         },
       ]);
-    writeCheckpoint(kernel!.checkpoint, last.position);
+    writeCheckpoint(kernel!.checkpoint, unsentKernel.position);
+    unsentKernel = undefined;
   };
   /** Which GPU sits at each PCI address, for the kernel log's Xid lines. */
   const mapPci = async (workloads: Map<string, Record<string, string>>) => {
@@ -249,8 +260,6 @@ export async function startGpuAgent(
       await shipKernelLog().catch((error: unknown) => {
         service.metrics.retries.inc({ stage: "kernel_log" });
         service.logger.warn({ err: error }, "kernel log not shipped; retrying next interval");
-        kernelSource?.close();
-        kernelSource = undefined;
       });
     },
     now,
