@@ -69,6 +69,11 @@ const config = z.strictObject({
   minSpread: z.number().min(0).default(0.01),
   /** Processing time without input after which every open window closes; 0 never. */
   idleTimeout: duration.default(30_000),
+  /**
+   * A group silent this long (event time, against the partition's newest sample) is forgotten —
+   * a finished job — and warms up again should it come back.
+   */
+  forgetAfter: duration.default(3_600_000),
 });
 
 type Config = z.output<typeof config>;
@@ -141,7 +146,33 @@ export const peerGroup = defineOperator<typeof config, Entry>({
       if (!keys) windows.set(start, (keys = new Set()));
       keys.add(key);
     };
+    /** Each group's newest event time, for forgetting finished groups a few at a time. */
+    const seen = new Map<string, number>();
+    let sweep: Iterator<[string, number]> | undefined;
+    const SWEEP = 100;
+    function forget(newest: number, count: (reason: string) => void): void {
+      for (let i = 0; i < SWEEP; i++) {
+        sweep ??= seen.entries();
+        const next = sweep.next();
+        if (next.done) {
+          sweep = undefined;
+          return;
+        }
+        const [group, at] = next.value;
+        if (at >= newest - cfg.forgetAfter) continue;
+        // Its last window can no longer fill: dropped unjudged, counted.
+        for (const keys of open.get(group)?.values() ?? []) {
+          for (const key of keys) state.delete(key);
+          count("forgotten_window");
+        }
+        open.delete(group);
+        state.delete(CLOCK + group);
+        seen.delete(group);
+      }
+    }
     for (const [key] of state.entries()) {
+      if (key.startsWith(CLOCK))
+        seen.set(key.slice(CLOCK.length), clockOf(key.slice(CLOCK.length)).maxEventTime);
       const cut = key.indexOf(MEMBER);
       if (key.startsWith("~") || cut < 0) continue;
       const at = key.lastIndexOf("@", cut);
@@ -227,6 +258,12 @@ export const peerGroup = defineOperator<typeof config, Entry>({
         close(group, idle ? Infinity : clock.maxEventTime - cfg.allowedLateness, clock, out, count);
         if (clocks.has(group) || clock.closedUpTo !== before) state.set(CLOCK + group, clock);
       }
+      let newest = -Infinity;
+      for (const [group, clock] of clocks) {
+        seen.set(group, clock.maxEventTime);
+        newest = Math.max(newest, clock.maxEventTime);
+      }
+      if (newest > -Infinity) forget(newest, count);
       return { samples: out, late };
     };
   },
