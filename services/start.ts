@@ -18,7 +18,7 @@ import { say } from "../deploy/local/progress.js";
 import { down, formatStatus, status, up } from "../deploy/local/stack.js";
 import { ALL_TOPICS } from "../schemas/topics.js";
 import { applyTopics, describeChange, planTopics } from "./cli/topics.js";
-import { BUILTIN_RULES } from "./detector/settings.js";
+import { AI_RULES, BUILTIN_RULES } from "./detector/settings.js";
 import { startConsoleReceiver } from "./launcher/console-receiver.js";
 import { startLiveView } from "./launcher/live-view.js";
 import { launchAll, stopAll, type Running } from "./launcher/supervisor.js";
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     ...(hasGpu && { gpuAgent: { nvidiaSmi: "nvidia-smi", host: hostname(), interval: "10s" } }),
     logShipper: { paths: [join(runDir, "*.log")], host: hostname(), service: "vigil" },
     scrapeSelf: true,
-    rules: [BUILTIN_RULES],
+    rules: [BUILTIN_RULES, AI_RULES],
     alerting: {
       route: {
         receiver: "console",

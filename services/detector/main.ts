@@ -49,8 +49,25 @@ export async function startDetector(
     return records;
   }
 
-  // Log topics only when a rule counts log events.
-  const logTopics = new Set(rules.some((r) => r.logs) ? cfg.logInputs : []);
+  // Log topics only when a rule counts log events, and only those that exist: a deployment
+  // without logs still runs its metric rules (said once, at start).
+  const logTopics = new Set<string>();
+  if (rules.some((r) => r.logs) && cfg.logInputs.length > 0) {
+    const admin = service.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      for (const topic of cfg.logInputs) if (existing.has(topic)) logTopics.add(topic);
+    } finally {
+      await admin.disconnect();
+    }
+    const missing = cfg.logInputs.filter((t) => !logTopics.has(t));
+    if (missing.length > 0)
+      logger.warn(
+        { topics: missing, rules: rules.filter((r) => r.logs).map((r) => r.name) },
+        "log topics missing: log rules see no events from them until they exist and the detector restarts",
+      );
+  }
   type Input = { metrics: MetricBatch } | { logs: LogBatch };
   const stage = createStatefulStage<Input, DetectionEngine>({
     service,

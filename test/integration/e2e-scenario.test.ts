@@ -6,9 +6,9 @@
 import { appendFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { launchAll, stopAll, type Running } from "../../services/launcher/supervisor.js";
-import { CATALOGUE_TOPICS, topology, type TopicNames } from "../../services/launcher/topology.js";
+import { describe, expect, inject, it } from "vitest";
+import { launchAll } from "../../services/launcher/supervisor.js";
+import { topology } from "../../services/launcher/topology.js";
 import {
   elasticsearchClient,
   kafkaClient,
@@ -19,7 +19,7 @@ import {
 import { influxql } from "../support/influx.js";
 import { waitFor } from "../support/kafka.js";
 import { ROUTING_KEY } from "../support/notifier.js";
-import { startReceivers, type Receivers } from "../support/receivers.js";
+import { pipelineRun, runTopics } from "../support/pipeline-run.js";
 
 const servers = inject("servers");
 const kafka = kafkaClient(servers.kafka);
@@ -40,8 +40,6 @@ rules:
 `;
 
 describe("the end-to-end scenario", () => {
-  let receivers: Receivers;
-  let running: Running[] = [];
   const id = uniqueName("e2e").toLowerCase();
   // Its own database and indices: npm start's InfluxDB and Elasticsearch never show its data.
   const database = testDatabase("e2e");
@@ -51,31 +49,13 @@ describe("the end-to-end scenario", () => {
   const temperature = join(dir, "gpu-temperature");
   const gpuLog = join(dir, "kern.log");
   const host = `gpu-node-${id}`;
-  const topics = Object.fromEntries(
-    Object.entries(CATALOGUE_TOPICS).map(([k, name]) => [k, `${name}.${id}`]),
-  ) as TopicNames;
+  const topics = runTopics(id);
 
-  beforeAll(async () => {
-    await influxql(servers.influx, `CREATE DATABASE "${database}"`);
-    await admin.connect();
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: Object.values(topics).map((topic) => ({
-        topic,
-        numPartitions: 3,
-        replicationFactor: 1,
-      })),
-    });
-    receivers = await startReceivers();
+  const run = pipelineRun({ servers, admin, id, database }, () => {
     writeFileSync(temperature, "60");
     writeFileSync(gpuLog, "");
     writeFileSync(join(dir, "rules.yaml"), RULES);
-  }, 60_000);
-  afterAll(async () => {
-    await stopAll(running);
-    await receivers.close();
-    await admin.disconnect();
-  }, 120_000);
+  });
 
   it("pages once and messages once when a GPU overheats, with metrics in InfluxDB and logs in Elasticsearch, and resolves once when it cools", async () => {
     const specs = topology({
@@ -113,23 +93,23 @@ describe("the end-to-end scenario", () => {
             name: "pager",
             pagerduty: {
               routing_key: { env: "VIGIL_E2E_PD_KEY" },
-              url: `${receivers.url}/pagerduty`,
+              url: `${run.receivers.url}/pagerduty`,
             },
           },
         ],
       },
       notifierEnv: {
-        VIGIL_E2E_SLACK_URL: `${receivers.url}/slack/e2e`,
+        VIGIL_E2E_SLACK_URL: `${run.receivers.url}/slack/e2e`,
         VIGIL_E2E_PD_KEY: ROUTING_KEY,
       },
       pipelineTick: "500ms",
     });
-    running = await launchAll(specs, join(dir, "run"));
+    run.running = await launchAll(specs, join(dir, "run"));
 
     const pages = () =>
-      receivers.of("/pagerduty").filter((r) => JSON.stringify(r.body).includes(host));
+      run.receivers.of("/pagerduty").filter((r) => JSON.stringify(r.body).includes(host));
     const chats = () =>
-      receivers.of("/slack/e2e").filter((r) => JSON.stringify(r.body).includes(host));
+      run.receivers.of("/slack/e2e").filter((r) => JSON.stringify(r.body).includes(host));
 
     // A cool GPU for a while, and the driver's Xid errors in the kernel log.
     await new Promise((done) => setTimeout(done, 5_000));
@@ -187,7 +167,7 @@ describe("the end-to-end scenario", () => {
     await waitFor(
       "the PagerDuty resolve",
       async () =>
-        receivers
+        run.receivers
           .of("/pagerduty")
           .some(
             (r) =>
@@ -199,7 +179,7 @@ describe("the end-to-end scenario", () => {
     await new Promise((done) => setTimeout(done, 8_000));
     const dedup = pages()[0]!.body.dedup_key;
     expect(
-      receivers
+      run.receivers
         .of("/pagerduty")
         .filter((r) => r.body.dedup_key === dedup)
         .map((r) => r.body.event_action),
@@ -208,6 +188,6 @@ describe("the end-to-end scenario", () => {
       "[FIRING:1] GpuTemperatureHigh",
       "[RESOLVED:1] GpuTemperatureHigh",
     ]);
-    expect(receivers.refused).toEqual([]);
+    expect(run.receivers.refused).toEqual([]);
   }, 240_000);
 });

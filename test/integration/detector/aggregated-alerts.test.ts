@@ -86,6 +86,8 @@ describe("alerts on aggregated series", () => {
           detector: {
             name: detectorName,
             inputs: [topics.clean, topics.aggregated],
+            // Its own topics only: the default pack's log rules would read the catalogue's log topic.
+            logInputs: [],
             output: topics.alerts,
             state: topics.state,
             sessionTimeout: "10s",

@@ -89,6 +89,8 @@ describe("scaling the pipeline and the detector out and in", () => {
       detector: {
         name: detectorName,
         inputs: [aggregated],
+        // Its own topics only: the default pack's log rules would read the catalogue's log topic.
+        logInputs: [],
         output: alerts,
         state,
         tick: "500ms",

@@ -8,18 +8,18 @@
 import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { decode } from "../../schemas/codec.js";
 import type { RemediationLease } from "../../schemas/types.js";
 import { GPU_QUERY, FLAGS_QUERY } from "../../services/gpu-agent/nvidia-smi.js";
-import { launchAll, stopAll, type Running } from "../../services/launcher/supervisor.js";
-import { CATALOGUE_TOPICS, topology, type TopicNames } from "../../services/launcher/topology.js";
+import { launchAll } from "../../services/launcher/supervisor.js";
+import { topology } from "../../services/launcher/topology.js";
 import { AI_RULES, BUILTIN_RULES } from "../../services/detector/settings.js";
 import { kafkaClient, testDatabase, testIndex, uniqueName } from "../support/clients.js";
 import { influxql } from "../support/influx.js";
 import { readTopic, waitFor } from "../support/kafka.js";
 import { ROUTING_KEY } from "../support/notifier.js";
-import { startReceivers, type Receivers } from "../support/receivers.js";
+import { pipelineRun, runTopics } from "../support/pipeline-run.js";
 
 const servers = inject("servers");
 const kafka = kafkaClient(servers.kafka);
@@ -100,15 +100,11 @@ function writeHost(dir: string, host: string, gpus: Gpu[]): void {
 }
 
 describe("the GPU fleet end to end", () => {
-  let receivers: Receivers;
-  let running: Running[] = [];
   const id = uniqueName("fleet").toLowerCase();
   const database = testDatabase("fleet");
   const dir = mkdtempSync(join(tmpdir(), "vigil-fleet-"));
   const [hostA, hostB] = [`gpu-a-${id}`, `gpu-b-${id}`];
-  const topics = Object.fromEntries(
-    Object.entries(CATALOGUE_TOPICS).map(([k, name]) => [k, `${name}.${id}`]),
-  ) as TopicNames;
+  const topics = runTopics(id);
   // Job 1001 on GPUs 0-3, job 1002 on GPUs 4-7, of both hosts.
   const fleet = (faults: Partial<Record<number, Partial<Gpu>>>) =>
     Array.from({ length: 8 }, (_, index) => ({
@@ -119,29 +115,10 @@ describe("the GPU fleet end to end", () => {
       ...faults[index],
     }));
 
-  beforeAll(async () => {
-    await influxql(servers.influx, `CREATE DATABASE "${database}"`);
-    await admin.connect();
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: Object.values(topics).map((topic) => ({
-        topic,
-        numPartitions: 3,
-        replicationFactor: 1,
-        ...(topic.startsWith("telemetry.remediation") && {
-          configEntries: [{ name: "cleanup.policy", value: "compact" }],
-        }),
-      })),
-    });
-    receivers = await startReceivers();
+  const run = pipelineRun({ servers, admin, id, database }, () => {
     writeHost(dir, hostA, fleet({}));
     writeHost(dir, hostB, fleet({}));
-  }, 60_000);
-  afterAll(async () => {
-    await stopAll(running);
-    await receivers.close();
-    await admin.disconnect();
-  }, 120_000);
+  });
 
   it("pages once for each of an Xid 79, a row-remap failure and a straggler, labelled with the Slurm job and the right runbook; a budget of one lets one cordon happen and the other waits", async () => {
     const agent = (host: string) => ({
@@ -197,7 +174,7 @@ describe("the GPU fleet end to end", () => {
             name: "pager",
             pagerduty: {
               routing_key: { env: "VIGIL_FLEET_PD_KEY" },
-              url: `${receivers.url}/pagerduty`,
+              url: `${run.receivers.url}/pagerduty`,
             },
           },
           {
@@ -231,10 +208,10 @@ describe("the GPU fleet end to end", () => {
       kernelLog: { ...agent(hostB).kernelLog, topic: topics.logsRaw },
     });
     second.env = agent(hostB).env;
-    running = await launchAll([...specs, second], join(dir, "run"));
+    run.running = await launchAll([...specs, second], join(dir, "run"));
 
     const pages = () =>
-      receivers
+      run.receivers
         .of("/pagerduty")
         .filter((r) => r.body.event_action === "trigger" && JSON.stringify(r.body).includes(id));
     type Page = {
@@ -323,6 +300,6 @@ describe("the GPU fleet end to end", () => {
     expect(new Set(leases.map((l) => l.target))).toEqual(
       new Set([`host=${hostA}`, `host=${hostB}`]),
     );
-    expect(receivers.refused).toEqual([]);
+    expect(run.receivers.refused).toEqual([]);
   }, 300_000);
 });
