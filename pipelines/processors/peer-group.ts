@@ -22,6 +22,7 @@ import { z } from "zod";
 import type { MetricSample } from "../../schemas/types.js";
 import { duration } from "../../services/chassis/config.js";
 import { defineOperator, seriesKey } from "../api.js";
+import { CLOCK, closeGroups, type GroupClock } from "../group-windows.js";
 
 /** One member's readings within one window: [sum, count, labels]. */
 type Member = [number, number, Record<string, string>];
@@ -34,23 +35,15 @@ interface Window {
   members: Member[];
 }
 
-interface Clock {
-  maxEventTime: number;
-  closedUpTo: number;
+interface Clock extends GroupClock {
   /** Windows of this group closed so far (warm-up). */
   closed: number;
 }
 
-interface Meta {
-  lastInputAt: number;
-}
+type Entry = Member | Clock | { lastInputAt: number };
 
-type Entry = Member | Clock | Meta;
-
-const META = "~meta";
 /** Between a window (`<group>@<start>`) and a member's series in a state key. */
 const MEMBER = "\u0000";
-const CLOCK = "~clock|";
 /** 1 / Φ⁻¹(3/4): makes the MAD of normal data estimate its standard deviation. */
 const MAD_SCALE = 1.4826;
 
@@ -210,7 +203,6 @@ export const peerGroup = defineOperator<typeof config, Entry>({
     }
 
     return (samples, context) => {
-      const now = context.now();
       const late: MetricSample[] = [];
       const clocks = new Map<string, Clock>();
       const touched = new Map<string, Member>();
@@ -243,21 +235,19 @@ export const peerGroup = defineOperator<typeof config, Entry>({
       }
       for (const [key, member] of touched) state.set(key, member); // changed: written at commit
       if (skipped > 0) context.count("not_selected", skipped);
-      const meta = (state.get(META) as Meta | undefined) ?? { lastInputAt: 0 };
-      if (clocks.size > 0 || late.length > 0) state.set(META, { lastInputAt: now });
-      const idle =
-        cfg.idleTimeout > 0 &&
-        clocks.size === 0 &&
-        now - meta.lastInputAt >= cfg.idleTimeout &&
-        context.caughtUp();
       const out: MetricSample[] = [];
       const count = (reason: string) => context.count(reason);
-      for (const group of idle ? [...open.keys()] : [...clocks.keys()]) {
-        const clock = clocks.get(group) ?? clockOf(group);
-        const before = clock.closedUpTo;
-        close(group, idle ? Infinity : clock.maxEventTime - cfg.allowedLateness, clock, out, count);
-        if (clocks.has(group) || clock.closedUpTo !== before) state.set(CLOCK + group, clock);
-      }
+      closeGroups({
+        state,
+        context,
+        touched: clocks,
+        open: () => open.keys(),
+        clockOf,
+        hadInput: clocks.size > 0 || late.length > 0,
+        allowedLateness: cfg.allowedLateness,
+        idleTimeout: cfg.idleTimeout,
+        close: (group, upTo, clock) => close(group, upTo, clock, out, count),
+      });
       let newest = -Infinity;
       for (const [group, clock] of clocks) {
         seen.set(group, clock.maxEventTime);

@@ -25,6 +25,7 @@ import { z } from "zod";
 import type { MetricSample } from "../../schemas/types.js";
 import { duration } from "../../services/chassis/config.js";
 import { defineOperator, seriesKey } from "../api.js";
+import { CLOCK, closeGroups, type GroupClock } from "../group-windows.js";
 
 const AGGREGATES = [
   "count",
@@ -57,20 +58,9 @@ interface Window {
 }
 
 /** Event time of one group: its windows close by its own watermark. */
-interface Clock {
-  maxEventTime: number;
-  /** End of the latest window closed: a window that ends there or before can never reopen. */
-  closedUpTo: number;
-}
+type Clock = GroupClock;
 
-/** Processing time of the last input, for the idle timeout. */
-interface Meta {
-  lastInputAt: number;
-}
-
-const META = "~meta";
 const RELATIVE_ACCURACY = 0.01;
-const CLOCK = "~clock|";
 
 const config = z
   .strictObject({
@@ -119,8 +109,8 @@ function value(window: Window, aggregate: Aggregate): number | undefined {
   }
 }
 
-type Entry = Window | Meta | Clock;
-type Encoded = (Omit<Window, "sketch"> & { sketch: string }) | Meta | Clock;
+type Entry = Window | { lastInputAt: number } | Clock;
+type Encoded = (Omit<Window, "sketch"> & { sketch: string }) | Exclude<Entry, Window>;
 
 export const windowAggregate = defineOperator<typeof config, Entry>({
   name: "window-aggregate",
@@ -194,7 +184,6 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
     }
 
     return (samples, context) => {
-      const now = context.now();
       const late: MetricSample[] = [];
       const clocks = new Map<string, Clock>();
       let skipped = 0;
@@ -246,21 +235,18 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
         clock.maxEventTime = Math.max(clock.maxEventTime, sample.timestamp);
       }
       if (skipped > 0) context.count("not_selected", skipped);
-      const meta = (state.get(META) as Meta | undefined) ?? { lastInputAt: 0 };
-      if (clocks.size > 0 || late.length > 0) state.set(META, { lastInputAt: now });
-      // Quiet long enough, and not because a backlog waits: every open window closes.
-      const idle =
-        cfg.idleTimeout > 0 &&
-        clocks.size === 0 &&
-        now - meta.lastInputAt >= cfg.idleTimeout &&
-        context.caughtUp();
       const closed: MetricSample[] = [];
-      for (const group of idle ? [...open.keys()] : [...clocks.keys()]) {
-        const clock = clocks.get(group) ?? clockOf(group);
-        const before = clock.closedUpTo;
-        close(group, idle ? Infinity : clock.maxEventTime - cfg.allowedLateness, clock, closed);
-        if (clocks.has(group) || clock.closedUpTo !== before) state.set(CLOCK + group, clock);
-      }
+      closeGroups({
+        state,
+        context,
+        touched: clocks,
+        open: () => open.keys(),
+        clockOf,
+        hadInput: clocks.size > 0 || late.length > 0,
+        allowedLateness: cfg.allowedLateness,
+        idleTimeout: cfg.idleTimeout,
+        close: (group, upTo, clock) => close(group, upTo, clock, closed),
+      });
       return { samples: closed, late };
     };
   },
