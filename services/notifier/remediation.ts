@@ -48,6 +48,7 @@ export class RemediationLedger {
   private policies = new Map<string, BudgetPolicy>();
   /** Decisions are taken one at a time: two deliveries at once must not both see a free slot. */
   private turn: Promise<unknown> = Promise.resolve();
+  private ticking: Promise<void> | undefined;
 
   constructor(
     /** Writes a lease's latest state (durably: the compacted topic) before it counts. */
@@ -97,7 +98,10 @@ export class RemediationLedger {
 
   /** Processing time passes: holds run out, waiting leases get their turn. */
   tick(): Promise<void> {
-    return this.serial(() => this.ticked());
+    // The notifier ticks twice a second; an action may run for a minute: ticks that come while
+    // one waits or runs are that one, not a queue of them.
+    this.ticking ??= this.serial(() => this.ticked()).finally(() => (this.ticking = undefined));
+    return this.ticking;
   }
 
   private async requested(req: RemediationRequest, run: Runner): Promise<RemediationDecision> {

@@ -147,3 +147,25 @@ describe("the fleet remediation budget under concurrent deliveries", () => {
     expect(ledger.active("fleet")).toHaveLength(1);
   });
 });
+
+describe("the fleet remediation budget's ticks", () => {
+  it("fold ticks that come while an action runs into the one under way, instead of queueing them", async () => {
+    let release!: () => void;
+    const slow = new Promise<void>((done) => (release = done));
+    let ticks = 0;
+    const ledger = new RemediationLedger(
+      async () => undefined,
+      () => 0,
+    );
+    const original = (ledger as unknown as { ticked: () => Promise<void> }).ticked.bind(ledger);
+    (ledger as unknown as { ticked: () => Promise<void> }).ticked = async () => {
+      ticks += 1;
+      await slow;
+      await original();
+    };
+    const pending = Array.from({ length: 50 }, () => ledger.tick());
+    release();
+    await Promise.all(pending);
+    expect(ticks).toBe(1);
+  });
+});
