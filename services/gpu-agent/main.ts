@@ -103,15 +103,25 @@ export async function startGpuAgent(
     writeCheckpoint(kernel!.checkpoint, unsentKernel.position);
     unsentKernel = undefined;
   };
-  /** Which GPU sits at each PCI address, for the kernel log's Xid lines. */
-  const mapPci = async (workloads: Map<string, Record<string, string>>) => {
+  /**
+   * Which GPU sits at each PCI address, for the kernel log's Xid lines: asked of the driver only
+   * when the GPUs it lists change; their workloads joined every interval.
+   */
+  let pciOf = new Map<string, string>();
+  const mapPci = async (uuids: string[], workloads: Map<string, Record<string, string>>) => {
     if (!kernel) return;
-    const csv = await smi(["--query-gpu=index,uuid,pci.bus_id", "--format=csv,noheader"]);
+    if (uuids.length !== pciOf.size || uuids.some((u) => !pciOf.has(u))) {
+      const csv = await smi(["--query-gpu=index,uuid,pci.bus_id", "--format=csv,noheader"]);
+      pciOf = new Map();
+      for (const line of csv.split("\n")) {
+        const [index, uuid, bus] = line.split(",").map((f) => f.trim());
+        if (index && uuid && bus) pciOf.set(uuid, `${index}|${bus.toUpperCase()}`);
+      }
+    }
     gpusByPci.clear();
-    for (const line of csv.split("\n")) {
-      const [index, uuid, bus] = line.split(",").map((f) => f.trim());
-      if (!index || !uuid || !bus) continue;
-      gpusByPci.set(bus.toUpperCase(), { gpu: index, uuid, ...workloads.get(uuid) });
+    for (const [uuid, at] of pciOf) {
+      const [gpu, bus] = at.split("|") as [string, string];
+      gpusByPci.set(bus, { gpu, uuid, ...workloads.get(uuid) });
     }
   };
 
@@ -120,6 +130,7 @@ export async function startGpuAgent(
   let flagsTaken = false;
   /** Until `nvidia-smi nvlink -e` fails once (no NVLink on this host). */
   let nvlinkTaken = true;
+  let linksReadAt = -Infinity;
   const probe = async () => {
     const accepted = await smi(["--help-query-gpu"]).then(parseHelpQueryGpu, () => undefined);
     fields = gpuFieldsFor(accepted);
@@ -169,7 +180,9 @@ export async function startGpuAgent(
     }
     // MIG devices and PCIe replays are only in the XML report: asked when a GPU may have MIG
     // devices, or for the link counters.
-    const wantXml = agent.links || readings.some((r) => r.values["utilization.gpu"] === undefined);
+    // The link counters only grow: read every linksEvery, not every interval.
+    const linksDue = agent.linksEvery > 0 && now() - linksReadAt >= agent.linksEvery;
+    const wantXml = linksDue || readings.some((r) => r.values["utilization.gpu"] === undefined);
     const xml = wantXml ? await smi(["-q", "-x"]).catch(() => undefined) : undefined;
     const migs = xml ? parseMigXml(xml) : [];
     const base = { ...agent.labels, host: agent.host };
@@ -218,7 +231,8 @@ export async function startGpuAgent(
         service.logger.warn({ err: error }, "pod-resources could not be read; GPUs without pods");
       }
     }
-    if (agent.links) {
+    if (linksDue) {
+      linksReadAt = now();
       const labelsOf = new Map<string, Record<string, string>>();
       for (const r of readings)
         labelsOf.set(r.uuid, {
@@ -241,7 +255,10 @@ export async function startGpuAgent(
       },
     ]);
     unavailable = undefined;
-    await mapPci(workloads).catch((error: unknown) =>
+    await mapPci(
+      readings.map((r) => r.uuid),
+      workloads,
+    ).catch((error: unknown) =>
       service.logger.warn({ err: error }, "PCI addresses of the GPUs could not be read"),
     );
   };

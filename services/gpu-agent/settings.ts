@@ -29,8 +29,11 @@ const agent = z.strictObject({
       timeout: duration.default(2_000),
     })
     .optional(),
-  /** Read NVLink error counters (`nvidia-smi nvlink -e`) and PCIe replays (`-q -x`). */
-  links: z.boolean().default(true),
+  /**
+   * How often NVLink error counters (`nvidia-smi nvlink -e`) and PCIe replays (`-q -x`) are
+   * read: both only grow, and `-q -x` is the driver's slowest answer. 0: never.
+   */
+  linksEvery: duration.default(60_000),
   /** GPUs this host should have: fewer listed is a GPU missing (node_gpus_missing). */
   expectedGpus: z.number().int().min(1).optional(),
   /**
