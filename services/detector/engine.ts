@@ -9,10 +9,10 @@ import { seriesKey } from "../../pipelines/api.js";
 import { DETECTORS } from "./anomaly/registry.js";
 import {
   alertEvent,
+  alertLabels,
   holdFor,
   newAlert,
   recordTransition,
-  thresholdOf,
   type AlertTrack,
 } from "./lifecycle.js";
 import { countAt, groupOf, keptFor, measure, selects } from "./log-window.js";
@@ -355,7 +355,7 @@ export class DetectionEngine {
     const active = alert?.state === "firing" ? breach : breach && track.streak >= rule.consecutive;
     if (active) {
       if (!alert) {
-        track.alert = newAlert(rule, this.alertLabels(rule, track.labels, value), at, value);
+        track.alert = newAlert(rule, alertLabels(rule, track.labels, value), at, value);
         if (rule.for === 0) this.fire(rule, track, track.alert, at, now, events);
       } else {
         alert.lastActive = at;
@@ -433,7 +433,7 @@ export class DetectionEngine {
       return;
     }
     if (rule.noData.action === "absent" && !track.absent) {
-      const labels = this.alertLabels(rule, track.labels, track.lastValue);
+      const labels = alertLabels(rule, track.labels, track.lastValue);
       if (rule.when || rule.anomaly) labels.nodata = "true";
       track.absent = newAlert(
         rule,
@@ -446,20 +446,5 @@ export class DetectionEngine {
       track.absent.lastSentAt = now;
       events.push(alertEvent(rule, track.absent, { status: "firing", now }));
     }
-  }
-
-  private alertLabels(
-    rule: Rule,
-    series: Record<string, string>,
-    value: number,
-  ): Record<string, string> {
-    const data = {
-      labels: series,
-      value,
-      threshold: thresholdOf(rule),
-      rule: rule.name,
-    };
-    const extra = Object.fromEntries(Object.entries(rule.labels).map(([k, t]) => [k, t(data)]));
-    return { ...series, ...extra, alertname: rule.name, severity: rule.severity };
   }
 }

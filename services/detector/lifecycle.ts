@@ -64,6 +64,17 @@ export function newAlert(
 export const thresholdOf = (rule: Rule): number | null =>
   rule.when?.threshold ?? rule.anomaly?.threshold ?? null;
 
+/** An alert's labels: the series', the rule's (templates rendered), alertname and severity. */
+export function alertLabels(
+  rule: Rule,
+  series: Record<string, string>,
+  value: number,
+): Record<string, string> {
+  const data = { labels: series, value, threshold: thresholdOf(rule), rule: rule.name };
+  const extra = Object.fromEntries(Object.entries(rule.labels).map(([k, t]) => [k, t(data)]));
+  return { ...series, ...extra, alertname: rule.name, severity: rule.severity };
+}
+
 /** Records a transition; true when that makes the alert flapping. */
 export function recordTransition(rule: Rule, transitions: number[], at: number): boolean {
   transitions.push(at);

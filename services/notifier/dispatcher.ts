@@ -11,7 +11,7 @@
 import type { z } from "zod";
 import type { Acknowledgement, Alert, NotificationLogEntry } from "../../schemas/types.js";
 import type { Logger } from "../chassis/logger.js";
-import { compileMatchers, type LabelMatch } from "./matchers.js";
+import { Inhibitions, type InhibitionIndex } from "./inhibition.js";
 import { alertAnnotations, type Notification } from "./receivers/api.js";
 import {
   compileRoute,
@@ -87,7 +87,7 @@ export class Dispatcher {
   private alerts = new Map<string, Alert>();
   private root: Route;
   private intervals!: Map<string, z.infer<typeof timeIntervalSchema>>;
-  private inhibitions!: { source: LabelMatch; target: LabelMatch; equal: string[] }[];
+  private inhibitions!: Inhibitions;
   private policies!: Map<string, Alerting["escalation_policies"][number]>;
   /** Receiver name → the ids of its integrations (each has its own notification log entry). */
   private integrations!: Map<string, string[]>;
@@ -117,11 +117,7 @@ export class Dispatcher {
       alerting.receivers.map((r) => [r.name, r.integrations.map((i) => i.id)]),
     );
     this.intervals = new Map(alerting.time_intervals.map((t) => [t.name, t]));
-    this.inhibitions = alerting.inhibit_rules.map((r) => ({
-      source: compileMatchers(r.source_matchers),
-      target: compileMatchers(r.target_matchers),
-      equal: r.equal,
-    }));
+    this.inhibitions = new Inhibitions(alerting.inhibit_rules);
     this.policies = new Map(alerting.escalation_policies.map((p) => [p.name, p]));
     return compileRoute(alerting.route);
   }
@@ -171,14 +167,14 @@ export class Dispatcher {
     this.expire(now);
     const due = [...this.groups.values()].filter((g) => !g.flushing && g.nextFlush <= now);
     if (due.length === 0) return;
-    const inhibiting = this.inhibitionIndex();
+    const inhibiting = this.inhibitions.index(this.alerts.values());
     await Promise.all(due.map((group) => this.flush(group, now, inhibiting)));
   }
 
   /** Every alert with what mutes it, for the API. */
   view(now: number): AlertView[] {
     // Indexed once per call: the API is polled (Karma, the console) with any number of alerts.
-    const inhibiting = this.inhibitionIndex();
+    const inhibiting = this.inhibitions.index(this.alerts.values());
     const groupsOf = new Map<string, Group[]>();
     for (const group of this.groups.values())
       for (const fingerprint of group.alerts.keys())
@@ -187,7 +183,7 @@ export class Dispatcher {
       const silence = this.deps.silences.muting(alert.labels, now);
       const ack = this.deps.acks.of(alert.fingerprint, alert.startsAt);
       const groups = groupsOf.get(alert.fingerprint) ?? [];
-      const inhibitedBy = this.inhibitors(alert, inhibiting);
+      const inhibitedBy = this.inhibitions.of(alert, inhibiting);
       return {
         alert,
         groups: groups.map((g) => g.key),
@@ -263,41 +259,7 @@ export class Dispatcher {
     return this.told(route.receiver, key).some((e) => e.firing.includes(fingerprint));
   }
 
-  /**
-   * Per inhibition rule, the firing alerts that are its sources, by the values of the rule's
-   * `equal` labels: built once per tick or API call, so finding what inhibits an alert is a lookup,
-   * not a walk over every alert.
-   */
-  private inhibitionIndex(): Map<string, string[]>[] {
-    return this.inhibitions.map((rule) => {
-      const sources = new Map<string, string[]>();
-      for (const alert of this.alerts.values()) {
-        if (alert.status !== "firing" || !rule.source(alert.labels)) continue;
-        const key = JSON.stringify(rule.equal.map((l) => alert.labels[l]));
-        sources.set(key, [...(sources.get(key) ?? []), alert.fingerprint]);
-      }
-      return sources;
-    });
-  }
-
-  /** Fingerprints of the firing alerts that inhibit `target`. */
-  private inhibitors(target: Alert, index: Map<string, string[]>[]): string[] {
-    if (target.status !== "firing") return [];
-    const found = new Set<string>();
-    this.inhibitions.forEach((rule, i) => {
-      if (!rule.target(target.labels)) return;
-      const key = JSON.stringify(rule.equal.map((l) => target.labels[l]));
-      for (const source of index[i]!.get(key) ?? [])
-        if (source !== target.fingerprint) found.add(source);
-    });
-    return [...found];
-  }
-
-  private async flush(
-    group: Group,
-    now: number,
-    inhibiting: Map<string, string[]>[],
-  ): Promise<void> {
+  private async flush(group: Group, now: number, inhibiting: InhibitionIndex): Promise<void> {
     group.flushing = true;
     group.nextFlush = now + group.route.groupInterval;
     try {
@@ -307,7 +269,7 @@ export class Dispatcher {
         (a) =>
           a.status === "firing" &&
           !this.deps.silences.muting(a.labels, now) &&
-          this.inhibitors(a, inhibiting).length === 0,
+          this.inhibitions.of(a, inhibiting).length === 0,
       );
       const stillFiring = new Set(
         all.filter((a) => a.status === "firing").map((a) => a.fingerprint),
