@@ -120,6 +120,17 @@ export function topology(o: TopologyOptions): ServiceSpec[] {
     output: t.logsClean,
   });
   const tick = o.pipelineTick ?? "1s";
+  /** A pipeline over clean samples that re-keys them by group for one grouping processor. */
+  const grouping = (name: string, repartition: string, processor: object) => ({
+    name: `${name}-${o.instance}`,
+    inputs: [t.metricsClean],
+    output: t.metricsAggregated,
+    late: t.metricsLate,
+    repartition,
+    outputKey: "series",
+    tick,
+    processors: [processor],
+  });
   add("pipelines", {
     pipelines: [
       {
@@ -131,50 +142,28 @@ export function topology(o: TopologyOptions): ServiceSpec[] {
         tick,
         processors: [{ normalize: {} }, { validate: {} }],
       },
-      {
-        name: `latency-p99-${o.instance}`,
-        inputs: [t.metricsClean],
-        output: t.metricsAggregated,
-        late: t.metricsLate,
-        repartition: t.metricsRepartition,
-        outputKey: "series",
-        tick,
-        processors: [
-          {
-            "window-aggregate": {
-              metrics: ["http_request_duration_seconds", "db_query_duration_seconds"],
-              groupBy: ["service"],
-              size: "5m",
-              advance: "1m",
-              allowedLateness: "30s",
-              aggregates: ["count", "p50", "p99"],
-            },
-          },
-        ],
-      },
-      {
-        // Each GPU of a Slurm job against the job's other GPUs: the straggler without a threshold.
-        name: `gpu-peers-${o.instance}`,
-        inputs: [t.metricsClean],
-        output: t.metricsAggregated,
-        late: t.metricsLate,
-        repartition: t.metricsPeersRepartition,
-        outputKey: "series",
-        tick,
-        processors: [
-          {
-            "peer-group": {
-              metrics: ["gpu_sm_clock_hertz", "gpu_utilization_percent", "gpu_power_draw_watts"],
-              groupBy: ["slurm_job"],
-              window: o.peerGroups?.window ?? "1m",
-              // GPU agents report every 10 s by default, hosts at slightly different moments.
-              allowedLateness: o.peerGroups?.allowedLateness ?? "15s",
-              warmup: o.peerGroups?.warmup ?? 2,
-              idleTimeout: o.peerGroups?.idleTimeout ?? "30s",
-            },
-          },
-        ],
-      },
+      grouping("latency-p99", t.metricsRepartition, {
+        "window-aggregate": {
+          metrics: ["http_request_duration_seconds", "db_query_duration_seconds"],
+          groupBy: ["service"],
+          size: "5m",
+          advance: "1m",
+          allowedLateness: "30s",
+          aggregates: ["count", "p50", "p99"],
+        },
+      }),
+      // Each GPU of a Slurm job against the job's other GPUs: the straggler without a threshold.
+      grouping("gpu-peers", t.metricsPeersRepartition, {
+        "peer-group": {
+          metrics: ["gpu_sm_clock_hertz", "gpu_utilization_percent", "gpu_power_draw_watts"],
+          groupBy: ["slurm_job"],
+          window: o.peerGroups?.window ?? "1m",
+          // GPU agents report every 10 s by default, hosts at slightly different moments.
+          allowedLateness: o.peerGroups?.allowedLateness ?? "15s",
+          warmup: o.peerGroups?.warmup ?? 2,
+          idleTimeout: o.peerGroups?.idleTimeout ?? "30s",
+        },
+      }),
     ],
   });
   if (o.hostAgent)

@@ -346,72 +346,58 @@ async function alertPage(fingerprint) {
           { class: "muted", "data-testid": "no-history" },
           "No receiver has been told about it yet.",
         )
-      : el(
-          "table",
-          { class: "card", "data-testid": "history" },
-          el(
-            "thead",
-            {},
-            el(
-              "tr",
-              {},
-              ["When", "Receiver", "Told", "Escalation", "Alerts in that notification"].map((h) =>
-                el("th", {}, h),
-              ),
-            ),
-          ),
-          el(
-            "tbody",
-            {},
-            data.history
-              .slice()
-              .reverse()
-              .map((h) =>
-                el(
-                  "tr",
-                  {},
-                  el("td", {}, fmtTime(h.at)),
-                  el("td", {}, h.receiver),
-                  el("td", {}, h.told),
-                  el("td", {}, h.escalationStep ? `step ${h.escalationStep}` : ""),
-                  el("td", { class: "num" }, h.alertsInNotification),
-                ),
-              ),
-          ),
+      : newestFirst(
+          "history",
+          ["When", "Receiver", "Told", "Escalation", "Alerts in that notification"],
+          data.history,
+          (h) => [
+            fmtTime(h.at),
+            h.receiver,
+            h.told,
+            h.escalationStep ? `step ${h.escalationStep}` : "",
+            el("td", { class: "num" }, h.alertsInNotification),
+          ],
         ),
     (data.remediation ?? []).length > 0 && el("h2", {}, "Remediation"),
     (data.remediation ?? []).length > 0 &&
+      newestFirst("remediation", ["When", "Target", "Decision", "Why"], data.remediation, (d) => [
+        fmtTime(d.at),
+        d.target,
+        d.decision,
+        d.reason,
+      ]),
+  ];
+}
+
+/** A card table of `rows`, newest first; a cell is text or a ready <td>. */
+function newestFirst(testid, headers, rows, cells) {
+  return el(
+    "table",
+    { class: "card", "data-testid": testid },
+    el(
+      "thead",
+      {},
       el(
-        "table",
-        { class: "card", "data-testid": "remediation" },
-        el(
-          "thead",
-          {},
+        "tr",
+        {},
+        headers.map((h) => el("th", {}, h)),
+      ),
+    ),
+    el(
+      "tbody",
+      {},
+      rows
+        .slice()
+        .reverse()
+        .map((row) =>
           el(
             "tr",
             {},
-            ["When", "Target", "Decision", "Why"].map((h) => el("th", {}, h)),
+            cells(row).map((c) => (c instanceof Node ? c : el("td", {}, c))),
           ),
         ),
-        el(
-          "tbody",
-          {},
-          data.remediation
-            .slice()
-            .reverse()
-            .map((d) =>
-              el(
-                "tr",
-                {},
-                el("td", {}, fmtTime(d.at)),
-                el("td", {}, d.target),
-                el("td", {}, d.decision),
-                el("td", {}, d.reason),
-              ),
-            ),
-        ),
-      ),
-  ];
+    ),
+  );
 }
 
 function matcherLine(m) {
