@@ -8,6 +8,8 @@ export default defineConfig({
       {
         test: {
           name: "unit",
+          // A test that asserts nothing fails: it could not have caught anything.
+          expect: { requireAssertions: true },
           include: [
             "test/unit/**/*.test.ts",
             "pipelines/**/*.test.ts",
@@ -20,6 +22,7 @@ export default defineConfig({
       {
         test: {
           name: "integration",
+          expect: { requireAssertions: true },
           include: ["test/integration/**/*.test.ts"],
           globalSetup: ["test/global-setup.ts"],
           testTimeout: 60_000,

@@ -6,6 +6,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     reporters: ["verbose"],
+    expect: { requireAssertions: true },
     env: { KAFKAJS_NO_PARTITIONER_WARNING: "1" },
     include: ["test/faults/**/*.test.ts", "test/clients/**/*.test.ts", "test/e2e/**/*.test.ts"],
     globalSetup: ["test/global-setup.ts"],

@@ -10,6 +10,11 @@ import { PROCESSORS, processorNamed } from "./registry.js";
 export interface StepConfig {
   name: string;
   config: unknown;
+  /**
+   * Names the step's state store, so state follows the step, not its position: a step inserted
+   * before it leaves its windows where they are. Default: the processor's name.
+   */
+  id?: string;
 }
 
 export interface Step extends Instance {
@@ -29,14 +34,27 @@ export interface ChainResult {
   late: MetricSample[];
 }
 
-/** `- relabel: { rules: … }` in YAML: one key, the processor's name, holding its configuration. */
+/** A step's id names its store: a changelog key is "<id>|<state key>". */
+const STEP_ID = /^[a-z][a-z0-9_.-]*$/;
+
+/**
+ * `- relabel: { rules: … }` in YAML: one key, the processor's name, holding its configuration;
+ * optionally `id: …` beside it, naming the step's state (default: the processor's name).
+ */
 export const stepSchema = z
   .record(z.string(), z.unknown())
-  .refine((step) => Object.keys(step).length === 1, {
-    message: "expected exactly one processor name as the key",
+  .refine((step) => Object.keys(step).filter((k) => k !== "id").length === 1, {
+    message: "expected exactly one processor name as the key (and optionally id)",
   })
+  .refine(
+    (step) => step.id === undefined || (typeof step.id === "string" && STEP_ID.test(step.id)),
+    {
+      message: "id: expected a lowercase letter, then lowercase letters, digits, '.', '_' or '-'",
+      path: ["id"],
+    },
+  )
   .transform((step, ctx): StepConfig => {
-    const [name, config] = Object.entries(step)[0]!;
+    const [name, config] = Object.entries(step).find(([k]) => k !== "id")!;
     if (!processorNamed(name)) {
       ctx.addIssue({
         code: "custom",
@@ -44,17 +62,42 @@ export const stepSchema = z
       });
       return z.NEVER;
     }
-    return { name, config: config ?? {} };
+    return { name, config: config ?? {}, ...(typeof step.id === "string" && { id: step.id }) };
   });
+
+/** The store a step's state lives in. */
+export const stepId = (step: StepConfig): string => step.id ?? step.name;
+
+/**
+ * Stateful steps whose ids collide: two operators in one store would read each other's keys.
+ * Messages name the steps, as `processors[3]`.
+ */
+export function storeCollisions(steps: StepConfig[], where = "processors", first = 0): string[] {
+  const owner = new Map<string, number>();
+  const problems: string[] = [];
+  steps.forEach((step, at) => {
+    const i = first + at;
+    if (!processorNamed(step.name)?.state) return;
+    const id = stepId(step);
+    const prior = owner.get(id);
+    if (prior === undefined) owner.set(id, i);
+    else
+      problems.push(
+        `${where}[${i}].id: state store "${id}" is already the store of ${where}[${prior}] (${steps[prior - first]!.name}); give one of them another id`,
+      );
+  });
+  return problems;
+}
 
 export class ChainConfigError extends Error {
   override name = "ChainConfigError";
 }
 
 /**
- * Instances of the steps. An operator's state is the store named by its position in `stores` (as
+ * Instances of the steps. An operator's state is the store named by its id in `stores` (as
  * restored from the changelog), or a fresh in-memory one without `stores`. `first` is the position
- * of steps[0] in the whole chain, so a chain split over two stages keeps its stores' names.
+ * of steps[0] in the whole chain: errors name steps by it, and a changelog written before steps
+ * had ids (stores named by position) is adopted by the step at that position, once.
  */
 export function buildChain(
   steps: StepConfig[],
@@ -62,7 +105,10 @@ export function buildChain(
   stores?: TaskStores,
   first = 0,
 ): Step[] {
-  return steps.map(({ name, config }, at) => {
+  const collisions = storeCollisions(steps, where, first);
+  if (collisions.length > 0) throw new ChainConfigError(collisions.join("\n"));
+  return steps.map((step, at) => {
+    const { name, config } = step;
     const i = first + at;
     const spec = processorNamed(name);
     if (!spec) throw new ChainConfigError(`${where}[${i}]: unknown processor "${name}"`);
@@ -75,7 +121,7 @@ export function buildChain(
       });
       throw new ChainConfigError(issues.join("\n"));
     }
-    const store = spec.state && stores?.store(String(i), spec.state);
+    const store = spec.state && stores?.store(stepId(step), spec.state, String(i));
     return { name, spec, config: parsed.data, ...spec.create(parsed.data, store) };
   });
 }

@@ -16,7 +16,7 @@ import { buildChain, runChain } from "./chain.js";
 const time = z.union([z.number(), z.string().transform((s) => Date.parse(s))]);
 const shortSample = z.strictObject({
   name: z.string(),
-  value: z.union([z.number(), z.nan()]),
+  value: z.union([z.number(), z.nan(), z.literal(Infinity), z.literal(-Infinity)]),
   timestamp: time.optional(),
   labels: z.record(z.string(), z.string()).default({}),
   type: z

@@ -1,6 +1,8 @@
 // Finds (or starts) the real servers once per `vitest run` and hands them to the integration
 // tests through vitest's provide/inject.
 import type { TestProject } from "vitest/node";
+import { ALL_TOPICS } from "../schemas/topics.js";
+import { planTopics } from "../services/cli/topics.js";
 import {
   elasticsearchClient,
   kafkaClient,
@@ -66,12 +68,50 @@ export default async function setup(project: TestProject) {
     ].join("\n"),
   );
   project.provide("servers", servers);
+  const productTopicsBefore = await productTopics(servers);
   return async () => {
-    await removeTestData(servers).catch((error: Error) =>
-      console.warn(`test data left in the stores: ${error.message}`),
+    const misshapen = await misshapenProductTopics(servers, productTopicsBefore).finally(() =>
+      removeTestData(servers).catch((error: Error) =>
+        console.warn(`test data left in the stores: ${error.message}`),
+      ),
     );
     await stop();
+    // `npm start` then uses these very brokers: a product topic a test created with another
+    // layout (a notifier test's remediation ledger, 3 partitions wide) would stay so for good.
+    if (misshapen.length > 0)
+      throw new Error(
+        `tests created product topics unlike the catalogue (tests must use topics of their own):\n  ${misshapen.join("\n  ")}`,
+      );
   };
+}
+
+async function productTopics({ kafka }: TestServers): Promise<Set<string>> {
+  const admin = kafkaClient(kafka, "vigil-test-setup").admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    return new Set(ALL_TOPICS.map((t) => t.name).filter((name) => existing.has(name)));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Product topics made during the run whose partitions differ from what the catalogue declares. */
+async function misshapenProductTopics(
+  servers: TestServers,
+  before: Set<string>,
+): Promise<string[]> {
+  const admin = kafkaClient(servers.kafka, "vigil-test-setup").admin();
+  await admin.connect();
+  try {
+    const made = ALL_TOPICS.filter((t) => !before.has(t.name));
+    const changes = await planTopics(admin, made);
+    return changes
+      .filter((c) => c.kind === "warning")
+      .map((c) => `${c.topic} ${"message" in c ? c.message : ""}`);
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** What the tests wrote to InfluxDB and Elasticsearch, gone: `npm start` shows none of it. */

@@ -27,8 +27,12 @@ const config = z.strictObject({
    * InfluxDB refuses a series key over 64 KiB), never a series.
    */
   maxNameLength: z.number().int().min(1).default(1024),
-  /** Accept NaN and ±Inf (Prometheus uses NaN as a marker). */
-  allowNonFinite: z.boolean().default(false),
+  /**
+   * NaN and ±Inf are valid Prometheus sample values (prom-client exposes NaN for a statistic with
+   * no data yet; Prometheus uses NaN as its staleness marker): carried by default. A store that
+   * cannot hold them (InfluxDB) skips them, counted. false: rejected here instead.
+   */
+  allowNonFinite: z.boolean().default(true),
 });
 
 const WEEK = 7 * 24 * 3_600_000;

@@ -1,8 +1,15 @@
 // Reads a topic from its beginning to its end as of the call — the changelog or checkpoint
 // topics a service restores from, the dead letters a replay walks — with a throwaway consumer
-// group, reading committed records only. Transaction markers at the very end are never delivered,
-// so reading also stops once nothing more has come for `idleMs`. With `partitions`, only those
-// partitions are read (restoring one task reads one changelog partition, not the topic).
+// group, reading committed records only. With `partitions`, only those partitions are read
+// (restoring one task reads one changelog partition, not the topic).
+//
+// It returns only once every partition has been read up to the end offset taken at the start,
+// never on a quiet spell: a restore that stopped early (a slow group join, a gap between two
+// fetches on a loaded machine) would hand a task a prefix of its changelog — window keys of a
+// commit without the input offsets of the same commit — and the task would count that batch
+// again. The position is taken from every fetched batch, one of only transaction markers
+// included (kafkajs reports those through END_BATCH_PROCESS without calling eachBatch). A read
+// that makes no progress for `stallMs` fails, naming the partitions and how far it got.
 import {
   AssignerProtocol,
   type Admin,
@@ -62,24 +69,36 @@ export async function topicOffsets(
   }
 }
 
+export interface ReadToEndOptions {
+  group: string;
+  /** How long the read may go without progress before it fails (the group join included). */
+  stallMs?: number;
+  partitions?: number[];
+}
+
+export class ReadIncomplete extends Error {
+  override name = "ReadIncomplete";
+}
+
 export async function readToEnd(
   kafka: Kafka,
   topic: string,
   onBatch: (messages: KafkaMessage[], partition: number) => void | Promise<void>,
-  options: { group: string; idleMs?: number; partitions?: number[] },
+  options: ReadToEndOptions,
 ): Promise<void> {
   const wanted = options.partitions && new Set(options.partitions);
   const admin = kafka.admin();
   await admin.connect();
-  const offsets = await topicOffsets(admin, topic);
-  const ends = new Map(offsets.map((p) => [p.partition, BigInt(p.high)]));
-  await admin.disconnect();
-  const pending = new Set(
-    [...ends]
-      .filter(([partition, high]) => high > 0n && (!wanted || wanted.has(partition)))
-      .map(([partition]) => partition),
+  const offsets = await topicOffsets(admin, topic).finally(() => admin.disconnect());
+  /** Partition → the offset the read must reach (the end as of now); empty partitions left out. */
+  const ends = new Map(
+    offsets
+      .filter((p) => BigInt(p.high) > BigInt(p.low) && (!wanted || wanted.has(p.partition)))
+      .map((p) => [p.partition, BigInt(p.high)]),
   );
-  if (pending.size === 0) return;
+  if (ends.size === 0) return;
+  const reached = new Map<number, bigint>();
+  const pending = () => [...ends].filter(([p, end]) => (reached.get(p) ?? -1n) < end);
 
   const consumer = kafka.consumer({
     groupId: `${options.group}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`,
@@ -91,29 +110,55 @@ export async function readToEnd(
       partitionAssigners: [onlyPartitions(topic, options.partitions)],
     }),
   });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  const idleMs = options.idleMs ?? 3_000;
-  await new Promise<void>((resolve, reject) => {
-    let idle = setTimeout(resolve, idleMs * 2); // the group join comes first
-    consumer
-      .run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          clearTimeout(idle);
-          const end = ends.get(batch.partition) ?? 0n;
-          await onBatch(
-            batch.messages.filter((m) => BigInt(m.offset) < end),
-            batch.partition,
+  const stallMs = options.stallMs ?? 60_000;
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      let stall: NodeJS.Timeout | undefined;
+      const progress = () => {
+        clearTimeout(stall);
+        if (pending().length === 0) return resolve();
+        stall = setTimeout(() => {
+          const behind = pending().map(
+            ([p, end]) => `partition ${p} at ${reached.get(p) ?? "start"} of ${end}`,
           );
-          if (BigInt(batch.lastOffset()) + 1n >= end) pending.delete(batch.partition);
-          if (pending.size === 0) resolve();
-          else idle = setTimeout(resolve, idleMs);
-        },
-      })
-      .catch(reject);
-  });
-  await consumer.disconnect();
+          reject(
+            new ReadIncomplete(
+              `reading ${topic} made no progress for ${stallMs} ms: ${behind.join(", ")}`,
+            ),
+          );
+        }, stallMs);
+      };
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        const next = BigInt(payload.lastOffset) + 1n;
+        if (next > (reached.get(payload.partition) ?? -1n)) reached.set(payload.partition, next);
+        progress();
+      });
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        clearTimeout(stall);
+        reject(payload.error);
+      });
+      progress();
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => {
+            const end = ends.get(batch.partition) ?? 0n;
+            await onBatch(
+              batch.messages.filter((m) => BigInt(m.offset) < end),
+              batch.partition,
+            );
+          },
+        })
+        .catch((error: Error) => {
+          clearTimeout(stall);
+          reject(error);
+        });
+    });
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+  }
 }
 
 /**
@@ -123,7 +168,7 @@ export async function readToEnd(
 export async function latestByKey(
   kafka: Kafka,
   topic: string,
-  options: { group: string; idleMs?: number; partitions?: number[] },
+  options: ReadToEndOptions,
 ): Promise<Map<string, Buffer>> {
   const latest = new Map<string, Buffer>();
   await readToEnd(

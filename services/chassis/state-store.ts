@@ -80,6 +80,8 @@ export class TaskStores {
   private stores = new Map<string, KeyedStore<unknown>>();
   /** What the changelog held for stores not opened yet: store → key → JSON. */
   private restored = new Map<string, Map<string, unknown>>();
+  /** Changelog keys of a store adopted under a new name: tombstoned at the next commit. */
+  private retired: string[] = [];
 
   constructor(
     readonly changelog: string | undefined,
@@ -93,19 +95,36 @@ export class TaskStores {
     },
   ) {}
 
-  /** The store `name`, holding what the changelog had for it. Names may not contain "|". */
-  store<V>(name: string, codec?: StoreCodec<V>): KeyedStore<V> {
+  /**
+   * The store `name`, holding what the changelog had for it. Names may not contain "|".
+   * `formerly`: the name the same state had before (stores were once named by position): when the
+   * changelog holds nothing under `name` but something under `formerly`, the store adopts it, and
+   * the next commit writes it under `name` with tombstones for the old keys — a migration done
+   * once, by the first restore after an upgrade.
+   */
+  store<V>(name: string, codec?: StoreCodec<V>, formerly?: string): KeyedStore<V> {
     if (name.includes(SEP)) throw new Error(`store name "${name}" may not contain "${SEP}"`);
     let store = this.stores.get(name) as KeyedStore<V> | undefined;
     if (store) return store;
     store = new KeyedStore<V>(name, codec);
-    for (const [key, json] of this.restored.get(name) ?? [])
+    const adopt =
+      formerly !== undefined &&
+      formerly !== name &&
+      !this.stores.has(formerly) &&
+      !this.restored.has(name) &&
+      this.restored.has(formerly);
+    const source = adopt ? formerly : name;
+    for (const [key, json] of this.restored.get(source) ?? [])
       try {
         store.load(key, json);
+        if (adopt) {
+          store.touch(key);
+          this.retired.push(`${formerly}${SEP}${key}`);
+        }
       } catch (error) {
-        this.unreadable(`${name}${SEP}${key}`, error as Error);
+        this.unreadable(`${source}${SEP}${key}`, error as Error);
       }
-    this.restored.delete(name);
+    this.restored.delete(source);
     this.stores.set(name, store as KeyedStore<unknown>);
     return store;
   }
@@ -135,7 +154,7 @@ export class TaskStores {
 
   /** Keys changed since the last commit. */
   get pending(): number {
-    let n = 0;
+    let n = this.retired.length;
     for (const store of this.stores.values()) n += store.pending;
     return n;
   }
@@ -143,7 +162,13 @@ export class TaskStores {
   /** The changelog records of every key changed since the last call. */
   changes(): OutboundRecord[] {
     if (this.changelog === undefined) return [];
-    const out: OutboundRecord[] = [];
+    const out: OutboundRecord[] = this.retired.map((key) => ({
+      topic: this.changelog!,
+      partition: this.partition,
+      key,
+      value: null,
+    }));
+    this.retired = [];
     for (const store of this.stores.values())
       for (const [key, value] of store.takeChanges())
         out.push({

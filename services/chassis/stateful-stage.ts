@@ -188,7 +188,6 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
         const latest = await latestByKey(kafka, options.changelog, {
           group: `${groupId}-restore`,
           partitions: [t.partition],
-          idleMs: 500,
         });
         for (const [key, value] of latest) stores.restore(key, value);
       } catch (error) {

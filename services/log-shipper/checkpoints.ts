@@ -17,7 +17,6 @@ export async function loadCheckpoints(
   const found = new Map<string, ShipperCheckpoint>();
   const latest = await latestByKey(kafka, topic, {
     group: `vigil-shipper-restore-${shipper}`,
-    idleMs: 1_500,
   });
   for (const value of latest.values()) {
     const checkpoint = decode("shipper-checkpoint", value);

@@ -24,6 +24,11 @@ export interface ApiDeps {
   topics: { silences: string; acks: string };
   silences: Silences;
   dispatcher: () => Dispatcher | undefined;
+  /**
+   * Whether this replica is the one that groups and sends; every answer says so in
+   * `X-Vigil-Replica` (a standby's reads come from its view of the active one).
+   */
+  role?: () => "active" | "standby";
   token?: string;
   now: () => number;
   /** Alertmanager's API v2 and the console, answered when they know the path. */
@@ -99,6 +104,7 @@ function authorised(req: IncomingMessage, token: string | undefined): boolean {
 export function notifierApi(deps: ApiDeps) {
   async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const method = req.method ?? "GET";
+    if (deps.role) res.setHeader("x-vigil-replica", deps.role());
     if (path === "/-/healthy") return void res.writeHead(200).end("OK");
     if (path === "/-/ready")
       return void res.writeHead(deps.ready() ? 200 : 503).end(deps.ready() ? "OK" : "starting");

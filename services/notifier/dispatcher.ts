@@ -285,14 +285,27 @@ export class Dispatcher {
       await this.escalate(group, firing, stillFiring, now);
     } finally {
       group.flushing = false;
-      // Resolved alerts the receiver no longer has as firing are done with.
-      const told = this.told(group.route.receiver, group.key);
-      for (const [fingerprint, alert] of group.alerts)
-        if (alert.status === "resolved" && !told.some((e) => e.firing.includes(fingerprint)))
-          group.alerts.delete(fingerprint);
-      if (group.alerts.size === 0 && this.groups.get(group.key) === group)
-        this.groups.delete(group.key);
+      this.settle(group);
     }
+  }
+
+  /** Resolved alerts the receiver no longer has as firing are done with; so is an empty group. */
+  private settle(group: Group): void {
+    const told = this.told(group.route.receiver, group.key);
+    for (const [fingerprint, alert] of group.alerts)
+      if (alert.status === "resolved" && !told.some((e) => e.firing.includes(fingerprint)))
+        group.alerts.delete(fingerprint);
+    if (group.alerts.size === 0 && this.groups.get(group.key) === group)
+      this.groups.delete(group.key);
+  }
+
+  /**
+   * What a flush would leave, without sending anything: for a replica that follows the active
+   * one's alerts and notification log and answers reads from them (never ticked).
+   */
+  settleAll(now: number): void {
+    this.expire(now);
+    for (const group of [...this.groups.values()]) this.settle(group);
   }
 
   private async notify(

@@ -22,6 +22,7 @@ import { notifierApi } from "./api.js";
 import { readAll } from "./commands.js";
 import { createDelivery } from "./delivery.js";
 import { Dispatcher } from "./dispatcher.js";
+import { followActive } from "./standby-view.js";
 import type { Send } from "./receivers/api.js";
 import { RECEIVER_KINDS } from "./receivers/registry.js";
 import {
@@ -239,6 +240,20 @@ export async function startNotifier(
   })().catch((error: unknown) =>
     logger.error({ err: error }, "cannot follow the dead-letter topic; the console shows none"),
   );
+  // A standby answers reads (alerts, groups) from what the active one makes durable.
+  const standby = await followActive({
+    kafka,
+    name: cfg.name,
+    topics: { alertsState: cfg.alertsState, log: cfg.log },
+    alerting: settings.alerting,
+    silences,
+    acks,
+    externalUrl: cfg.externalUrl,
+    logger,
+    now,
+  });
+  /** Whom reads are answered from: the active dispatcher, or the standby's view of it. */
+  const readable = () => (holder.active ? dispatcher : standby.read(now()));
   loaded = true;
   // Routing can be read again while running (POST /-/reload, as Alertmanager): groups are formed
   // anew, the notification log stays, so nothing already told is told again.
@@ -248,6 +263,7 @@ export async function startNotifier(
     const next = options.reload?.() ?? reloadRouting(settings);
     buildSenders(next.alerting);
     dispatcher.reconfigure(next.alerting, now());
+    standby.reconfigure(next.alerting, now());
     alerting = next.alerting;
     resolveTimeout = next.resolveTimeout;
     logger.info({ receivers: [...senders.keys()] }, "routing configuration reloaded");
@@ -257,7 +273,7 @@ export async function startNotifier(
     producer,
     topics: { alerts: cfg.alerts, alertsState: cfg.alertsState, silences: cfg.silences },
     silences,
-    dispatcher: () => (holder.active ? dispatcher : undefined),
+    dispatcher: readable,
     receivers: () => alerting.receivers.map((r) => r.name),
     resolveTimeout: () => resolveTimeout,
     original: () => originalConfig(settings),
@@ -265,7 +281,7 @@ export async function startNotifier(
     now,
   });
   const consoleHandle = consoleApi({
-    dispatcher: () => (holder.active ? dispatcher : undefined),
+    dispatcher: readable,
     log,
     remediation: (fingerprint) => ledger.decisions(fingerprint),
     letters,
@@ -286,6 +302,7 @@ export async function startNotifier(
     silences,
     acks,
     dispatcher: () => (holder.active ? dispatcher : undefined),
+    role: () => (holder.active ? "active" : "standby"),
     ...(settings.api.token && { token: readSecret(settings.api.token) }),
     now,
     extra: async (req) => (await v2(req)) ?? (await consoleHandle(req)),
@@ -382,6 +399,7 @@ export async function startNotifier(
       await tail.disconnect();
       await letterTailStarted;
       await letterTail.disconnect();
+      await standby.stop();
       await holder.admin?.disconnect();
       await stop();
     },

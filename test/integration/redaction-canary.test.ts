@@ -46,6 +46,7 @@ describe("the redaction canary", () => {
           log: topics.log,
           silences: topics.silences,
           acks: topics.acks,
+          remediation: topics.remediation,
           tick: "200ms",
           sessionTimeout: "6s",
         },

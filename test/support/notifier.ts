@@ -15,11 +15,13 @@ export interface NotifierTopics {
   log: string;
   silences: string;
   acks: string;
+  /** The fleet remediation ledger: the test's own, never the product's telemetry.remediation. */
+  remediation: string;
   deadLetter: string;
 }
 
 export async function notifierTopics(admin: Admin): Promise<NotifierTopics> {
-  const [alerts, alertsState, log, silences, acks, deadLetter] = await createTopics(
+  const [alerts, alertsState, log, silences, acks, remediation, deadLetter] = await createTopics(
     admin,
     3,
     "nt-alerts",
@@ -27,6 +29,7 @@ export async function notifierTopics(admin: Admin): Promise<NotifierTopics> {
     "nt-log",
     "nt-silences",
     "nt-acks",
+    "nt-remediation",
     "nt-dlq",
   );
   return {
@@ -35,6 +38,7 @@ export async function notifierTopics(admin: Admin): Promise<NotifierTopics> {
     log: log!,
     silences: silences!,
     acks: acks!,
+    remediation: remediation!,
     deadLetter: deadLetter!,
   };
 }

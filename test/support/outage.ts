@@ -7,7 +7,7 @@ import { up } from "../../deploy/local/stack.js";
 
 /** Stops the named local server; resolves to a function that starts it again and waits for it. */
 export async function stopLocalServer(
-  name: "influxdb" | "elasticsearch",
+  name: "influxdb" | "elasticsearch" | "kafka",
 ): Promise<() => Promise<void>> {
   const config = loadStackConfig();
   const server = localServers(config).find((s) => s.name === name)!;

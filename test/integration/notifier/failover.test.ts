@@ -126,4 +126,66 @@ describe("notifier restarts and replicas", () => {
       await kill(second);
     }
   }, 120_000);
+  it("answers every read on either replica behind a round-robin client with the firing alerts, saying which replica answered", async () => {
+    const { topics, start } = await setup();
+    const first = start();
+    await first.port;
+    await waitFor(
+      "the first instance to become active",
+      async () => (await isActive(first)) === true,
+    );
+    const second = start();
+    try {
+      await waitFor("the second instance's API", () => serving(second));
+      const host = uniqueName("gpu");
+      const firing = [alert("GpuTemperatureHigh", { host }), alert("GpuThrottling", { host })];
+      await publishAlerts(kafka, topics, firing);
+      await waitFor("the page", async () => pagesFor(host).length >= 1);
+      const ports = [await first.port, await second.port];
+      let turn = 0;
+      /** A load balancer's round robin: each read goes to the next replica. */
+      const read = async (path: string) => {
+        const port = ports[turn++ % ports.length]!;
+        const response = await fetch(`http://127.0.0.1:${port}${path}`);
+        return { replica: response.headers.get("x-vigil-replica"), body: await response.json() };
+      };
+      const wanted = firing.map((a) => a.labels.alertname).sort();
+      await waitFor("both replicas to list the firing alerts", async () => {
+        const [a, b] = [await read("/api/v2/alerts"), await read("/api/v2/alerts")];
+        return [a, b].every(
+          (r) =>
+            (r.body as { labels: { host: string } }[]).filter((x) => x.labels.host === host)
+              .length === 2,
+        );
+      });
+      const replicas = new Set<string | null>();
+      for (let i = 0; i < 6; i++) {
+        const alerts = await read("/api/v2/alerts?filter=" + encodeURIComponent(`host="${host}"`));
+        replicas.add(alerts.replica);
+        expect(
+          (alerts.body as { labels: Record<string, string>; status: { state: string } }[])
+            .map((x) => `${x.labels.alertname}:${x.status.state}`)
+            .sort(),
+        ).toEqual(wanted.map((name) => `${name}:active`));
+        const groups = await read("/api/v2/alerts/groups");
+        replicas.add(groups.replica);
+        const ours = (groups.body as { alerts: { labels: Record<string, string> }[] }[])
+          .flatMap((g) => g.alerts)
+          .filter((x) => x.labels.host === host)
+          .map((x) => x.labels.alertname)
+          .sort();
+        expect(ours).toEqual(wanted);
+      }
+      expect([...replicas].sort()).toEqual(["active", "standby"]);
+      // The same content, field for field, from both.
+      const [one, other] = [
+        await read("/api/v2/alerts/groups"),
+        await read("/api/v2/alerts/groups"),
+      ];
+      expect(one.body).toEqual(other.body);
+    } finally {
+      await kill(first);
+      await kill(second);
+    }
+  }, 120_000);
 });

@@ -32,7 +32,7 @@ describe("pipeline service", () => {
         source: "node-1",
         samples: [
           s("requests_total", 100, T0, { instance: "node-1:9100" }, "counter"),
-          s("gpu_temp", Number.NaN, T0, { instance: "node-1:9100" }),
+          s("gpu temp", 70, T0, { instance: "node-1:9100" }),
         ],
       },
       {
@@ -96,8 +96,8 @@ describe("pipeline service", () => {
       offset: 0,
       failedStage: `pipeline:${name}`,
       errorCode: "VGL_VALIDATE",
-      errorMessage: "validate: gpu_temp: value: NaN is not finite",
+      errorMessage: 'validate: gpu temp: name: "gpu temp" is not a valid metric name',
     });
-    expect(decode("metric-batch", letter!.value).samples.map((x) => x.name)).toEqual(["gpu_temp"]);
+    expect(decode("metric-batch", letter!.value).samples.map((x) => x.name)).toEqual(["gpu temp"]);
   });
 });
