@@ -21,6 +21,15 @@ export default tseslint.config(
     languageOptions: { globals: { process: "readonly", console: "readonly" } },
   },
   {
+    // A CommonJS file copied into kafkajs (scripts/patch-kafkajs.mjs): kafkajs's own module style.
+    files: ["**/*.cjs"],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: { require: "readonly", module: "writable", Buffer: "readonly" },
+    },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+  {
     // The web console runs in the browser.
     files: ["services/notifier/console/*.js"],
     languageOptions: {

@@ -26,3 +26,9 @@ if (!upToDate) {
     `[vigil] npm dependencies installed in ${((Date.now() - started) / 1000).toFixed(1)}s`,
   );
 }
+
+// kafkajs's read_committed filter, fixed (scripts/patch-kafkajs.mjs; a no-op once done).
+const patched = spawnSync(process.execPath, [join(root, "scripts", "patch-kafkajs.mjs")], {
+  stdio: "inherit",
+});
+if (patched.status !== 0) process.exit(patched.status ?? 1);

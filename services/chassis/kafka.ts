@@ -1,6 +1,7 @@
 // A kafkajs client from validated settings, logging through pino.
 import type { ConnectionOptions } from "node:tls";
 import { Kafka, logLevel, type LogEntry, type SASLOptions } from "kafkajs";
+import { assertReadCommittedFixed } from "./kafkajs/fixes.js";
 import type { Logger } from "./logger.js";
 import { readSecret, type KafkaSettings } from "./settings.js";
 
@@ -25,6 +26,7 @@ export function tlsOptions(settings: KafkaSettings): boolean | ConnectionOptions
 }
 
 export function createKafka(settings: KafkaSettings, clientId: string, logger: Logger): Kafka {
+  assertReadCommittedFixed();
   const log = logger.child({ component: "kafkajs" });
   const sasl =
     settings.sasl &&

@@ -9,7 +9,11 @@
 // commit without the input offsets of the same commit — and the task would count that batch
 // again. The position is taken from every fetched batch, one of only transaction markers
 // included (kafkajs reports those through END_BATCH_PROCESS without calling eachBatch). A read
-// that makes no progress for `stallMs` fails, naming the partitions and how far it got.
+// that makes no progress for `stallMs` fails, naming the partitions and how far it got — or, with
+// `onStall: "stop"`, ends there: a read_committed reader cannot pass another producer's open
+// transaction, so a reader of a topic live producers write (the alerts' state, a test's output)
+// takes what was committed up to it. A restore, after fencing the only writer of its partition,
+// never meets one: for it a stall is a fault.
 import {
   AssignerProtocol,
   type Admin,
@@ -73,6 +77,8 @@ export interface ReadToEndOptions {
   group: string;
   /** How long the read may go without progress before it fails (the group join included). */
   stallMs?: number;
+  /** "fail" (the default): a stall is an error. "stop": the read ends with what it has. */
+  onStall?: "fail" | "stop";
   partitions?: number[];
 }
 
@@ -116,10 +122,13 @@ export async function readToEnd(
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
       let stall: NodeJS.Timeout | undefined;
+      let joined = false;
       const progress = () => {
         clearTimeout(stall);
         if (pending().length === 0) return resolve();
         stall = setTimeout(() => {
+          // A group that never formed read nothing: no stopping point.
+          if (options.onStall === "stop" && joined) return resolve();
           const behind = pending().map(
             ([p, end]) => `partition ${p} at ${reached.get(p) ?? "start"} of ${end}`,
           );
@@ -133,6 +142,10 @@ export async function readToEnd(
       consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
         const next = BigInt(payload.lastOffset) + 1n;
         if (next > (reached.get(payload.partition) ?? -1n)) reached.set(payload.partition, next);
+        progress();
+      });
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        joined = true;
         progress();
       });
       consumer.on(consumer.events.CRASH, ({ payload }) => {

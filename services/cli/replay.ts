@@ -72,7 +72,8 @@ export async function replayDeadLetters(options: {
       if (!dryRun) await producer.send(out);
       result.replayed += out.length;
     },
-    { group: "vigil-replay" },
+    // What is committed now: stages write their dead letters in their transactions.
+    { group: "vigil-replay", onStall: "stop", stallMs: 10_000 },
   );
   return result;
 }

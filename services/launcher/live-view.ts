@@ -1,6 +1,8 @@
 // The live terminal view of a running pipeline: per service, records in and out per second,
 // consumer lag and dead letters (from each service's own /metrics), and the alerts firing (from
-// the notifier's API). Redrawn in place on a terminal; printed every few refreshes otherwise.
+// the notifier's API). On a terminal the frame is redrawn in place (the cursor goes back up over
+// the last frame; the scrollback keeps what came before, not a copy per refresh); when stdout is
+// not a terminal (a pipe, a log file) one plain summary line is printed every few refreshes.
 import { parseExposition, type ParsedSample } from "../prometheus-scrape/exposition.js";
 import type { Running } from "./supervisor.js";
 
@@ -66,8 +68,11 @@ export function startLiveView(
   const previous = new Map<string, Reading>();
   const tty = process.stdout.isTTY;
   let rounds = 0;
+  /** Lines of the frame on screen now: the next frame starts that many lines up. */
+  let drawn = 0;
   const render = async () => {
     const rows: string[] = [];
+    const totals = { in: 0, out: 0, written: 0, lag: 0 };
     let deadLetters = 0;
     for (const { running, port } of services) {
       const now = await read(port);
@@ -81,25 +86,43 @@ export function startLiveView(
       }
       previous.set(name, now);
       deadLetters += now.deadLetters;
-      const rate = (a: number, b: number | undefined) =>
-        before && b !== undefined ? perSecond((a - b) / ((now.at - before.at) / 1000)) : "…";
+      const seconds = before ? (now.at - before.at) / 1000 : 0;
+      const delta = (a: number, b: number | undefined) =>
+        before && b !== undefined && seconds > 0 ? (a - b) / seconds : undefined;
+      const rate = (a: number, b: number | undefined) => {
+        const r = delta(a, b);
+        return r === undefined ? "…" : perSecond(r);
+      };
+      totals.in += delta(now.in, before?.in) ?? 0;
+      totals.out += delta(now.out, before?.out) ?? 0;
+      totals.written += delta(now.written, before?.written) ?? 0;
+      totals.lag += now.lag;
       rows.push(
         `  ${name.padEnd(20)} in ${rate(now.in, before?.in).padStart(7)}/s  out ${rate(now.out, before?.out).padStart(7)}/s  written ${rate(now.written, before?.written).padStart(7)}/s  lag ${String(now.lag).padStart(7)}  dead letters ${now.deadLetters}`,
       );
     }
     const notifier = services.find((s) => s.running.spec.name === "notifier");
     const alerts = notifier ? await firing(notifier.port) : [];
-    const screen = [
-      `Vigil — live (${new Date().toLocaleTimeString()}) · Ctrl-C stops everything started here`,
-      "",
-      ...rows,
-      "",
-      `  alerts firing: ${alerts.length}${alerts.length > 0 ? `\n    ${alerts.slice(0, 10).join("\n    ")}` : ""}`,
-      `  dead letters: ${deadLetters}`,
-      "",
-    ].join("\n");
-    if (tty) process.stdout.write(`\x1b[2J\x1b[H${screen}`);
-    else if (rounds % 5 === 0) process.stdout.write(`${screen}\n`);
+    const time = new Date().toLocaleTimeString();
+    if (tty) {
+      const lines = [
+        `Vigil — live (${time}) · Ctrl-C stops everything started here`,
+        "",
+        ...rows,
+        "",
+        `  alerts firing: ${alerts.length}`,
+        ...alerts.slice(0, 10).map((a) => `    ${a}`),
+        `  dead letters: ${deadLetters}`,
+      ];
+      // Back to the first line of the last frame, clear from there down, draw the new one.
+      const up = drawn > 0 ? `\x1b[${drawn}F` : "";
+      process.stdout.write(`${up}\x1b[J${lines.join("\n")}\n`);
+      drawn = lines.length;
+    } else if (rounds % 5 === 0) {
+      process.stdout.write(
+        `[vigil ${time}] in ${perSecond(totals.in)}/s out ${perSecond(totals.out)}/s written ${perSecond(totals.written)}/s lag ${totals.lag} dead letters ${deadLetters} · alerts firing: ${alerts.length}${alerts.length > 0 ? ` (${alerts.slice(0, 5).join(", ")}${alerts.length > 5 ? ", …" : ""})` : ""}\n`,
+      );
+    }
     rounds++;
   };
   let stopped = false;

@@ -62,6 +62,8 @@ export async function readAll<
     (messages) => {
       for (const m of messages) if (m.value) apply(decode(subject, m.value));
     },
-    { group: `vigil-notifier-read-${subject}` },
+    // Up to what is committed now: the alerts' state is written in the detector's transactions,
+    // and one a killed detector left open holds every reader at its start until it is aborted.
+    { group: `vigil-notifier-read-${subject}`, onStall: "stop", stallMs: 10_000 },
   );
 }

@@ -110,7 +110,8 @@ export async function readTopic(kafka: Kafka, topic: string): Promise<ReadRecord
         });
       }
     },
-    { group: "vigil-test-reader" },
+    // What is committed now: a producer a test killed may hold an open transaction for a while.
+    { group: "vigil-test-reader", onStall: "stop", stallMs: 10_000 },
   );
   return records.sort((x, y) => x.partition - y.partition || Number(x.offset) - Number(y.offset));
 }
@@ -201,6 +202,15 @@ export async function committedTotal(
   groupId: string,
   topic: string,
 ): Promise<number> {
-  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
-  return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+  // Right after a broker restart the group coordinator is still loading: answers marked
+  // retriable (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS) are asked again, for up to ~30 s.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+    } catch (error) {
+      if (attempt >= 30 || !(error as { retriable?: boolean }).retriable) throw error;
+      await new Promise((done) => setTimeout(done, 1_000));
+    }
+  }
 }
