@@ -119,9 +119,13 @@ export function startLiveView(
       process.stdout.write(`${up}\x1b[J${lines.join("\n")}\n`);
       drawn = lines.length;
     } else if (rounds % 5 === 0) {
-      process.stdout.write(
-        `[vigil ${time}] in ${perSecond(totals.in)}/s out ${perSecond(totals.out)}/s written ${perSecond(totals.written)}/s lag ${totals.lag} dead letters ${deadLetters} · alerts firing: ${alerts.length}${alerts.length > 0 ? ` (${alerts.slice(0, 5).join(", ")}${alerts.length > 5 ? ", …" : ""})` : ""}\n`,
-      );
+      // Plain lines, no escapes: a pipe or a log file gets a dated block every few refreshes.
+      const lines = [
+        `[vigil ${time}] in ${perSecond(totals.in)}/s out ${perSecond(totals.out)}/s written ${perSecond(totals.written)}/s lag ${totals.lag} dead letters ${deadLetters}`,
+        ...rows,
+        `  alerts firing: ${alerts.length}${alerts.length > 0 ? ` (${alerts.slice(0, 5).join(", ")}${alerts.length > 5 ? ", …" : ""})` : ""}`,
+      ];
+      process.stdout.write(`${lines.join("\n")}\n`);
     }
     rounds++;
   };

@@ -169,12 +169,20 @@ describe("notifier restarts and replicas", () => {
         ).toEqual(wanted.map((name) => `${name}:active`));
         const groups = await read("/api/v2/alerts/groups");
         replicas.add(groups.replica);
-        const ours = (groups.body as { alerts: { labels: Record<string, string> }[] }[])
-          .flatMap((g) => g.alerts)
+        // Critical alerts: each in a pager group and a chat group (the pager route continues).
+        const ours = (
+          groups.body as {
+            receiver: { name: string };
+            alerts: { labels: Record<string, string> }[];
+          }[]
+        )
+          .flatMap((g) => g.alerts.map((x) => ({ receiver: g.receiver.name, labels: x.labels })))
           .filter((x) => x.labels.host === host)
-          .map((x) => x.labels.alertname)
+          .map((x) => `${x.receiver}:${x.labels.alertname}`)
           .sort();
-        expect(ours).toEqual(wanted);
+        expect(ours).toEqual(
+          ["chat", "pager"].flatMap((r) => wanted.map((name) => `${r}:${name}`)).sort(),
+        );
       }
       expect([...replicas].sort()).toEqual(["active", "standby"]);
       // The same content, field for field, from both.
