@@ -133,7 +133,11 @@ export function pipelineStages(
   const source = `pipeline/${pipeline.name}`;
 
   return stagePlans(pipeline).map((plan) => {
-    const stateful = pipeline.stateful && plan.steps.some(isOperator);
+    // Every stage of a stateful pipeline keeps a changelog, its operators' or not: the input
+    // offsets it covers are state too. Without them a stage that takes over a partition trusts
+    // the group's committed offset, which kafkajs (no require_stable) may read from before the
+    // last transaction's offsets became visible — and it would write that batch's output again.
+    const stateful = pipeline.stateful;
     return createStatefulStage<MetricBatch, Step[]>({
       service,
       name: plan.name,

@@ -13,7 +13,10 @@
 //   changelog partition — which holds exactly what the last commit covered — and the batch runs
 //   again. Nothing lost, nothing counted twice; every abort counted (vigil_transactions_total).
 // * The state also records, per input topic, the offset it covers: records at or before it
-//   (redelivered after a crash between commit and the group seeing it) are skipped, counted.
+//   (redelivered after a crash between commit and the group seeing it, or read from a committed
+//   offset fetched before the last transaction's offsets were visible — kafkajs cannot ask for
+//   stable offsets) are skipped, counted. A stage without a changelog has only the group's
+//   offsets to go by, and may write such a batch's output twice: give every stage one.
 // * Restoring task p reads only changelog partition p (compacted: the latest value of each key).
 // * `tick` gives each task processing time (windows of quiet sources close, `for` timers run);
 //   what it produces is committed the same way, so a failed write loses nothing: the state that

@@ -17,6 +17,10 @@ export async function loadCheckpoints(
   const found = new Map<string, ShipperCheckpoint>();
   const latest = await latestByKey(kafka, topic, {
     group: `vigil-shipper-restore-${shipper}`,
+    // Shippers of other hosts write this topic in transactions too: one killed with a
+    // transaction open holds every reader until the broker aborts it (the transaction timeout,
+    // 60 s). Wait that out: a read that stopped short of our own last checkpoint ships twice.
+    stallMs: 90_000,
   });
   for (const value of latest.values()) {
     const checkpoint = decode("shipper-checkpoint", value);

@@ -1,18 +1,17 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { kafkaClient, uniqueName } from "../support/clients.js";
+import { createTopics } from "../support/kafka.js";
 
 describe("Kafka smoke", () => {
   const endpoint = inject("servers").kafka;
   const kafka = kafkaClient(endpoint);
   const admin = kafka.admin();
-  const topic = uniqueName("vigil-smoke");
+  let topic = "";
 
   beforeAll(async () => {
     await admin.connect();
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: 2, replicationFactor: 1 }],
-      waitForLeaders: true,
-    });
+    // Its leaders known before the test sends (a loaded broker answers late for a new topic).
+    [topic] = (await createTopics(admin, 2, "vigil-smoke")) as [string];
   });
   afterAll(async () => {
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);

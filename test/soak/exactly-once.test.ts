@@ -79,7 +79,11 @@ describe("the exactly-once soak", () => {
       await run.close();
     }
     const result = await run.compare();
-    const differences = [...result.windowDifferences, ...result.alertDifferences];
+    const differences = [
+      ...result.rekeyDifferences,
+      ...result.windowDifferences,
+      ...result.alertDifferences,
+    ];
     console.log(
       `soak: ${ROUNDS} rounds, ${counts.sigkill} kill -9, ${counts.sigterm} SIGTERM, ${counts.brokerRestarts} broker restart(s); ${result.windows} windows and ${result.offlineEvents.length} alert events compared; ${differences.length} differences`,
     );

@@ -10,14 +10,16 @@ import type { KafkaEndpoint } from "./servers.js";
 
 export async function createTopics(
   admin: Admin,
-  partitions: number,
+  partitions: number | { partitions: number; configEntries: { name: string; value: string }[] },
   ...prefixes: string[]
 ): Promise<string[]> {
   const names = prefixes.map((p) => uniqueName(p));
+  const { partitions: numPartitions, configEntries } =
+    typeof partitions === "number" ? { partitions, configEntries: [] } : partitions;
   try {
     await admin.createTopics({
       waitForLeaders: true,
-      topics: names.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+      topics: names.map((topic) => ({ topic, numPartitions, replicationFactor: 1, configEntries })),
     });
   } catch (error) {
     // A broker just started may create the topics yet not know it leads them ("does not host

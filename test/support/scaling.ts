@@ -44,6 +44,8 @@ export const latencyMinute =
     );
 
 export interface Comparison {
+  /** Samples of the input that the re-keyed topic holds other than once. */
+  rekeyDifferences: string[];
   /** Windows written more than once, or with another value than offline, or not at all. */
   windowDifferences: string[];
   /** Alerts whose events differ from the offline ones. */
@@ -159,6 +161,23 @@ export async function scalingRun(
     /** Everything written, against the offline recompute of the re-keyed topic. */
     async compare(): Promise<Comparison> {
       const regrouped = await readTopic(kafka, repartition);
+      // The re-keying stage, exactly once: every sample sent is on the re-keyed topic once.
+      const times = new Map<string, number>();
+      const tally = (records: { value: Buffer | null }[], by: number) => {
+        for (const record of records)
+          for (const s of decode("metric-batch", record.value).samples) {
+            const key = `${seriesKey(s)}@${s.timestamp}`;
+            times.set(key, (times.get(key) ?? 0) + by);
+          }
+      };
+      tally(await readTopic(kafka, clean), 1);
+      tally(regrouped, -1);
+      const rekeyDifferences = [...times]
+        .filter(([, n]) => n !== 0)
+        .map(
+          ([key, n]) =>
+            `${key}: re-keyed ${n > 0 ? `${n} time(s) too few` : `${-n} time(s) too many`}`,
+        );
       const offline = offlineRecompute(regrouped, [{ name: "window-aggregate", config: WINDOW }]);
       const closed = new Map(
         offline.aggregates.map((a) => [`${seriesKey(a)}@${a.timestamp}`, a.value]),
@@ -197,6 +216,7 @@ export async function scalingRun(
           );
       }
       return {
+        rekeyDifferences,
         windowDifferences,
         alertDifferences,
         windows: closed.size,

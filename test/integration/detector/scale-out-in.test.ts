@@ -36,7 +36,9 @@ describe("scaling the pipeline and the detector out and in", () => {
       await run.close();
     }
     const result = await run.compare();
-    // Exactly once: no window twice, none lost; each with the offline value.
+    // Exactly once: every sample re-keyed once; no window twice, none lost; each with the
+    // offline value.
+    expect(result.rekeyDifferences).toEqual([]);
     expect(result.windowDifferences).toEqual([]);
     expect(result.windows).toBeGreaterThan(0);
     expect(result.lateRecords).toBe(0);

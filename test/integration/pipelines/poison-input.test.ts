@@ -126,18 +126,11 @@ describe("poison input", () => {
 
   it("sets aside the one record whose output Kafka refuses as too large, and commits the rest", async () => {
     const [input, dlq] = await createTopics(admin, 1, "refused-in", "refused-dlq");
-    const output = uniqueName("refused-out");
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        {
-          topic: output,
-          numPartitions: 1,
-          replicationFactor: 1,
-          configEntries: [{ name: "max.message.bytes", value: "20000" }],
-        },
-      ],
-    });
+    const [output] = await createTopics(
+      admin,
+      { partitions: 1, configEntries: [{ name: "max.message.bytes", value: "20000" }] },
+      "refused-out",
+    );
     const sample = (value: number, labels: Record<string, string>): MetricSample => ({
       name: "gpu_util",
       value,
@@ -170,7 +163,7 @@ describe("poison input", () => {
     } finally {
       await pipelines.stop();
     }
-    const out = (await readTopic(kafka, output)).map((r) => decode("metric-batch", r.value));
+    const out = (await readTopic(kafka, output!)).map((r) => decode("metric-batch", r.value));
     expect(out.map((b) => b.samples[0]!.value)).toEqual([1, 3]);
     const letters = (await readTopic(kafka, dlq!)).map((r) => decode("dead-letter", r.value));
     expect(letters).toHaveLength(1);
