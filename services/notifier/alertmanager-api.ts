@@ -342,11 +342,16 @@ export function alertmanagerApi(deps: AlertmanagerApiDeps) {
   return async function handle(req: ApiRequest): Promise<ApiReply | undefined> {
     const { method, path, query } = req;
     const dispatcher = deps.dispatcher();
+    // In Alertmanager's order, so that every replica (and a standby's view) answers alike.
     if (path === "/api/v2/alerts" && method === "POST") return postAlerts(await req.body());
     if (path === "/api/v2/alerts" && method === "GET")
       return {
         status: 200,
-        body: filtered(dispatcher?.view(deps.now()) ?? [], query).map(gettableAlert),
+        body: filtered(dispatcher?.view(deps.now()) ?? [], query)
+          .map(gettableAlert)
+          .sort((a, b) =>
+            a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0,
+          ),
       };
     if (path === "/api/v2/alerts/groups" && method === "GET") {
       const views = new Map(
@@ -359,9 +364,15 @@ export function alertmanagerApi(deps: AlertmanagerApiDeps) {
           alerts: g.fingerprints
             .map((f) => views.get(f))
             .filter((v): v is AlertView => v !== undefined)
+            .sort((a, b) => alertOrder(a.alert.labels, b.alert.labels))
             .map(gettableAlert),
         }))
-        .filter((g) => g.alerts.length > 0);
+        .filter((g) => g.alerts.length > 0)
+        .sort(
+          (a, b) =>
+            labelsBefore(a.labels, b.labels) ||
+            (a.receiver.name < b.receiver.name ? -1 : a.receiver.name > b.receiver.name ? 1 : 0),
+        );
       return { status: 200, body: groups };
     }
     if (path === "/api/v2/silences" && method === "GET")
@@ -402,4 +413,27 @@ export function alertmanagerApi(deps: AlertmanagerApiDeps) {
       return { status: 200, body: deps.receivers().map((name) => ({ name })) };
     return undefined;
   };
+}
+
+/** Alertmanager's model.LabelSet.Before: by sorted label names and values, a prefix first. */
+function labelsBefore(a: Record<string, string>, b: Record<string, string>): number {
+  const [x, y] = [Object.keys(a).sort(), Object.keys(b).sort()];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1;
+    const [u, v] = [a[x[i]!]!, b[y[i]!]!];
+    if (u !== v) return u < v ? -1 : 1;
+  }
+  return x.length - y.length;
+}
+
+/** Alertmanager's types.AlertSlice order: by job, then instance (present first), then labels. */
+function alertOrder(a: Record<string, string>, b: Record<string, string>): number {
+  for (const key of ["job", "instance"]) {
+    const [u, v] = [a[key], b[key]];
+    if (u === undefined && v === undefined) continue;
+    if (u === undefined) return 1;
+    if (v === undefined) return -1;
+    if (u !== v) return u < v ? -1 : 1;
+  }
+  return labelsBefore(a, b);
 }
