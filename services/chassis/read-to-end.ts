@@ -86,7 +86,37 @@ export class ReadIncomplete extends Error {
   override name = "ReadIncomplete";
 }
 
+/**
+ * A read whose throwaway group cannot form yet — a broker just (re)started answers "coordinator
+ * loading" for a while, past kafkajs's own retries — starts again, as long as nothing was handed
+ * to `onBatch` and the stall limit is not spent; any other failure is the caller's.
+ */
 export async function readToEnd(
+  kafka: Kafka,
+  topic: string,
+  onBatch: (messages: KafkaMessage[], partition: number) => void | Promise<void>,
+  options: ReadToEndOptions,
+): Promise<void> {
+  const deadline = Date.now() + (options.stallMs ?? 60_000);
+  let delivered = false;
+  const handle = (messages: KafkaMessage[], partition: number) => {
+    delivered = true;
+    return onBatch(messages, partition);
+  };
+  for (;;) {
+    try {
+      return await readOnce(kafka, topic, handle, options);
+    } catch (error) {
+      const retriable =
+        (error as { retriable?: boolean }).retriable === true ||
+        (error as { originalError?: { retriable?: boolean } }).originalError?.retriable === true;
+      if (delivered || !retriable || Date.now() + 1_000 > deadline) throw error;
+      await new Promise((done) => setTimeout(done, 1_000));
+    }
+  }
+}
+
+async function readOnce(
   kafka: Kafka,
   topic: string,
   onBatch: (messages: KafkaMessage[], partition: number) => void | Promise<void>,
