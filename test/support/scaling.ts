@@ -123,12 +123,29 @@ export async function scalingRun(
       spawned(
         spawnService("services/detector/main.ts", endpoint, { VIGIL_CONFIG: detectorConfig }),
       ),
-    allReady: (children: ChildService[], timeoutMs = 60_000) =>
-      waitFor(
-        "every instance owns partitions",
-        async () => (await Promise.all(children.map(ready))).every(Boolean),
-        timeoutMs,
-      ),
+    /** Every instance's /readyz is 200; a timeout says what each one not ready answers. */
+    allReady: async (children: ChildService[], timeoutMs = 60_000) => {
+      try {
+        await waitFor(
+          "every instance owns partitions",
+          async () => (await Promise.all(children.map(ready))).every(Boolean),
+          timeoutMs,
+        );
+      } catch (error) {
+        const answers = await Promise.all(
+          children.map(async (child) => {
+            const port = await child.port;
+            const answer = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+            return answer?.status === 200
+              ? undefined
+              : `pid ${child.child.pid} (:${port}): ${answer ? `${answer.status} ${await answer.text()}` : "no answer"}`;
+          }),
+        );
+        throw new Error(
+          `${(error as Error).message}; not ready: ${answers.filter(Boolean).join("; ")}`,
+        );
+      }
+    },
     stop: async (child: ChildService, signal: NodeJS.Signals) => {
       child.child.kill(signal);
       await child.exited;
