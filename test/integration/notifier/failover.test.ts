@@ -66,6 +66,22 @@ describe("notifier restarts and replicas", () => {
     return response.ok ? ((await response.json()) as { active: boolean }).active : undefined;
   };
   const serving = async (service: ChildService) => (await isActive(service)) !== undefined;
+  /** Two instances in one group: the first active, the second's API up (standing by). */
+  async function twoReplicas() {
+    const { topics, start } = await setup();
+    const first = start();
+    await first.port;
+    await waitFor(
+      "the first instance to become active",
+      async () => (await isActive(first)) === true,
+    );
+    const second = start();
+    await waitFor("the second instance's API", () => serving(second)).catch(async (error) => {
+      await Promise.all([kill(first), kill(second)]);
+      throw error;
+    });
+    return { topics, first, second };
+  }
 
   it("pages nobody again before repeat_interval after a kill -9 and restart while alerts fire", async () => {
     const { topics, start } = await setup();
@@ -93,16 +109,8 @@ describe("notifier restarts and replicas", () => {
   }, 90_000);
 
   it("pages once per incident with two instances in one group, and once more only for a new incident after the active one is killed", async () => {
-    const { topics, start } = await setup();
-    const first = start();
-    await first.port;
-    await waitFor(
-      "the first instance to become active",
-      async () => (await isActive(first)) === true,
-    );
-    const second = start();
+    const { topics, first, second } = await twoReplicas();
     try {
-      await waitFor("the second instance's API", () => serving(second));
       await sleep(2_000);
       expect([await isActive(first), await isActive(second)]).toEqual([true, false]);
       const host = uniqueName("gpu");
@@ -127,16 +135,8 @@ describe("notifier restarts and replicas", () => {
     }
   }, 120_000);
   it("answers every read on either replica behind a round-robin client with the firing alerts, saying which replica answered", async () => {
-    const { topics, start } = await setup();
-    const first = start();
-    await first.port;
-    await waitFor(
-      "the first instance to become active",
-      async () => (await isActive(first)) === true,
-    );
-    const second = start();
+    const { topics, first, second } = await twoReplicas();
     try {
-      await waitFor("the second instance's API", () => serving(second));
       const host = uniqueName("gpu");
       const firing = [alert("GpuTemperatureHigh", { host }), alert("GpuThrottling", { host })];
       await publishAlerts(kafka, topics, firing);
