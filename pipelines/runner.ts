@@ -14,6 +14,7 @@ import type { Rejection } from "../services/chassis/consumer.js";
 import { reasonsText } from "../services/chassis/dead-letter.js";
 import { groupBy } from "../services/chassis/group.js";
 import type { OutboundRecord } from "../services/chassis/producer.js";
+import { partitionOf } from "../services/chassis/partition.js";
 import type { Service } from "../services/chassis/service.js";
 import { createStatefulStage, type StatefulStage } from "../services/chassis/stateful-stage.js";
 import { seriesKey } from "./api.js";
@@ -66,9 +67,42 @@ interface StagePlan {
   first: number;
   /** Turns what the steps let through into records. */
   emit: (key: Buffer | string | null, source: string, samples: MetricSample[]) => OutboundRecord[];
+  /**
+   * The records do not follow the input record's key: what a whole batch lets through is emitted
+   * at once (one record per key or target partition, not one per input record and key).
+   */
+  perBatch: boolean;
 }
 
-export function stagePlans(pipeline: Pipeline): StagePlan[] {
+/**
+ * The re-keyed records of a batch: one per target partition (the partition a record keyed by the
+ * group goes to), never one per group — a batch of 1 000 hosts' samples is a handful of records.
+ */
+export function repartitioned(
+  topic: string,
+  partitions: number,
+  source: string,
+  samples: MetricSample[],
+  groupOf: (sample: MetricSample) => string | undefined,
+): OutboundRecord[] {
+  const byPartition = new Map<number, MetricSample[]>();
+  for (const sample of samples) {
+    const group = groupOf(sample);
+    if (group === undefined) continue; // not taken by the grouping step: on the input topic still
+    const partition = partitionOf(group, partitions);
+    let list = byPartition.get(partition);
+    if (!list) byPartition.set(partition, (list = []));
+    list.push(sample);
+  }
+  return [...byPartition].map(([partition, list]) => ({
+    topic,
+    partition,
+    key: null,
+    value: encode("metric-batch", { source, samples: list }),
+  }));
+}
+
+export function stagePlans(pipeline: Pipeline, repartitionPartitions = 1): StagePlan[] {
   const groupId = `vigil-pipeline-${pipeline.name}`;
   const toOutput: StagePlan["emit"] = (key, source, samples) =>
     outputRecords(pipeline, key, source, samples);
@@ -82,6 +116,7 @@ export function stagePlans(pipeline: Pipeline): StagePlan[] {
         steps: pipeline.processors,
         first: 0,
         emit: toOutput,
+        perBatch: false,
       },
     ];
   const topic = pipeline.repartition;
@@ -96,12 +131,8 @@ export function stagePlans(pipeline: Pipeline): StagePlan[] {
       first: 0,
       // Only what the grouping step takes travels on (the rest is on the input topic already).
       emit: (_key, source, samples) =>
-        keyed(
-          topic,
-          source,
-          samples.filter((s) => keyOf(s) !== undefined),
-          (s) => keyOf(s)!,
-        ),
+        repartitioned(topic, repartitionPartitions, source, samples, keyOf),
+      perBatch: true,
     },
     {
       name: pipeline.name,
@@ -109,7 +140,9 @@ export function stagePlans(pipeline: Pipeline): StagePlan[] {
       inputs: [topic],
       steps: pipeline.processors.slice(split),
       first: split,
+      // Re-keyed records have no key of their own: outputs are keyed by series.
       emit: toOutput,
+      perBatch: true,
     },
   ];
 }
@@ -119,6 +152,8 @@ export function pipelineStages(
   service: Service,
   deadLetterTopic: string,
   now: () => number,
+  /** Partitions of the pipeline's repartition topic (when it groups). */
+  repartitionPartitions = 1,
 ): StatefulStage[] {
   const telemetry: ChainTelemetry = {
     step: (processor, samplesIn, samplesOut, rejected) => {
@@ -132,7 +167,7 @@ export function pipelineStages(
   };
   const source = `pipeline/${pipeline.name}`;
 
-  return stagePlans(pipeline).map((plan) => {
+  return stagePlans(pipeline, repartitionPartitions).map((plan) => {
     // Every stage of a stateful pipeline keeps a changelog, its operators' or not: the input
     // offsets it covers are state too. Without them a stage that takes over a partition trusts
     // the group's committed offset, which kafkajs (no require_stable) may read from before the
@@ -152,10 +187,12 @@ export function pipelineStages(
       process: (steps, records, { caughtUp }) => {
         const outputs: OutboundRecord[] = [];
         const rejected: Rejection<MetricBatch>[] = [];
+        const through: MetricSample[] = [];
         for (const record of records) {
           const batch = record.decoded;
           const result = runChain(steps, batch.samples, now, telemetry, () => caughtUp);
-          outputs.push(...plan.emit(record.key, batch.source, result.samples));
+          if (plan.perBatch) for (const sample of result.samples) through.push(sample);
+          else outputs.push(...plan.emit(record.key, batch.source, result.samples));
           if (result.late.length > 0)
             outputs.push({
               topic: pipeline.late,
@@ -178,6 +215,8 @@ export function pipelineStages(
             });
           }
         }
+        // A batch's samples come from many sources: what it emits is the pipeline's.
+        if (through.length > 0) outputs.push(...plan.emit(null, source, through));
         return { outputs, rejected };
       },
       // Operators see time pass: windows of quiet sources close (only once caught up).

@@ -28,14 +28,20 @@ export async function startPipelines(
         ? `starting stages (${stages.length} of ${expected} running)`
         : stages.map((s) => s.notReady()).find((why) => why !== undefined),
   });
-  await ensureInternalTopics(
+  const partitions = await ensureInternalTopics(
     service.kafka,
     settings.pipelines
       .filter((p) => groupingStep(p) >= 0)
       .map((p) => ({ name: p.repartition, partitionsOf: p.inputs, compacted: false })),
   );
   for (const pipeline of settings.pipelines)
-    for (const stage of pipelineStages(pipeline, service, settings.topics.deadLetter, now)) {
+    for (const stage of pipelineStages(
+      pipeline,
+      service,
+      settings.topics.deadLetter,
+      now,
+      partitions.get(pipeline.repartition),
+    )) {
       await stage.start();
       stages.push(stage);
     }

@@ -11,7 +11,7 @@ export interface InternalTopic {
 }
 
 /**
- * Creates what is missing and checks the rest. A broker that is still starting (a fresh one
+ * Creates what is missing and checks the rest; answers each topic's partition count. A broker that is still starting (a fresh one
  * creating its internal topics) is asked again for up to `patienceMs`; a topic with too few
  * partitions is refused at once.
  */
@@ -19,7 +19,7 @@ export async function ensureInternalTopics(
   kafka: Kafka,
   wanted: InternalTopic[],
   patienceMs = 60_000,
-): Promise<void> {
+): Promise<Map<string, number>> {
   const deadline = Date.now() + patienceMs;
   for (let wait = 250; ; wait = Math.min(wait * 2, 5_000)) {
     try {
@@ -33,8 +33,9 @@ export async function ensureInternalTopics(
 
 class TooFewPartitions extends Error {}
 
-async function ensureOnce(kafka: Kafka, wanted: InternalTopic[]): Promise<void> {
-  if (wanted.length === 0) return;
+async function ensureOnce(kafka: Kafka, wanted: InternalTopic[]): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  if (wanted.length === 0) return counts;
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -45,7 +46,7 @@ async function ensureOnce(kafka: Kafka, wanted: InternalTopic[]): Promise<void> 
     for (const topic of wanted) {
       const partitions = Math.max(...topic.partitionsOf.map((t) => widthOf.get(t) ?? 1));
       if (!existing.has(topic.name)) {
-        await admin
+        const created = await admin
           .createTopics({
             waitForLeaders: true,
             topics: [
@@ -63,10 +64,17 @@ async function ensureOnce(kafka: Kafka, wanted: InternalTopic[]): Promise<void> 
               },
             ],
           })
-          .catch((error: { type?: string }) => {
-            if (error.type !== "TOPIC_ALREADY_EXISTS") throw error; // another instance won the race
-          });
-        continue;
+          .then(
+            () => true,
+            (error: { type?: string }) => {
+              if (error.type !== "TOPIC_ALREADY_EXISTS") throw error;
+              return false; // another instance won the race: checked below like any other
+            },
+          );
+        if (created) {
+          counts.set(topic.name, partitions);
+          continue;
+        }
       }
       const [meta] = (await admin.fetchTopicMetadata({ topics: [topic.name] })).topics;
       const has = meta?.partitions.length ?? 0;
@@ -74,7 +82,9 @@ async function ensureOnce(kafka: Kafka, wanted: InternalTopic[]): Promise<void> 
         throw new TooFewPartitions(
           `topic ${topic.name} has ${has} partitions but its stage reads ${partitions}: a task's state or group would be split; add partitions to it (vigil topics apply) or delete it`,
         );
+      counts.set(topic.name, has);
     }
+    return counts;
   } finally {
     await admin.disconnect();
   }

@@ -13,6 +13,8 @@ export interface ServiceSpec {
   script: string;
   config: object;
   env?: Record<string, string>;
+  /** Node options before the script, e.g. --cpu-prof (a bench's profile). */
+  nodeArgs?: string[];
 }
 
 export interface Running {
@@ -32,16 +34,20 @@ export function launch(spec: ServiceSpec, runDir: string): Running {
   const configFile = join(runDir, `${spec.name}.json`);
   const logFile = join(runDir, `${spec.name}.log`);
   writeFileSync(configFile, JSON.stringify(spec.config, null, 2));
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, spec.script)], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      KAFKAJS_NO_PARTITIONER_WARNING: "1",
-      ...spec.env,
-      VIGIL_CONFIG: configFile,
+  const child = spawn(
+    process.execPath,
+    [...(spec.nodeArgs ?? []), "--import", "tsx", join(ROOT, spec.script)],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        KAFKAJS_NO_PARTITIONER_WARNING: "1",
+        ...spec.env,
+        VIGIL_CONFIG: configFile,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
     },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  );
   const log = createWriteStream(logFile, { flags: "a" });
   child.stderr!.pipe(log, { end: false });
   const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));

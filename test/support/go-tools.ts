@@ -59,3 +59,22 @@ export const TELEGRAF: GoTool = {
   version: "v1.37.2",
   tags: ["custom", "inputs.file", "parsers.influx", "outputs.influxdb", "outputs.influxdb_v2"],
 };
+
+/**
+ * Telegraf for the side-by-side bench (`npm run bench -- --peer telegraf`): a Kafka consumer,
+ * basicstats and quantile aggregators, and the InfluxDB output — the peer's own aggregation job.
+ */
+export const TELEGRAF_PEER: GoTool = {
+  name: "telegraf",
+  pkg: "github.com/influxdata/telegraf/cmd/telegraf",
+  version: "v1.37.2",
+  tags: [
+    "custom",
+    "inputs.kafka_consumer",
+    "aggregators.basicstats",
+    "aggregators.quantile",
+    "outputs.influxdb",
+    "parsers.influx",
+    "serializers.influx",
+  ],
+};
