@@ -103,6 +103,27 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
   }
 }
 
+/** Waits for `count()` to reach `target`; fails once it has not moved for `stallMs`. */
+async function reaches(
+  what: string,
+  count: () => Promise<number>,
+  target: number,
+  stallMs = 60_000,
+) {
+  let last = -1;
+  let movedAt = Date.now();
+  for (;;) {
+    const n = await count();
+    if (n >= target) return;
+    if (n !== last) [last, movedAt] = [n, Date.now()];
+    else if (Date.now() - movedAt > stallMs)
+      throw new Error(
+        `peer bench: ${what}: ${n} of ${target}, no progress for ${stallMs / 1000} s`,
+      );
+    await new Promise((done) => setTimeout(done, 250));
+  }
+}
+
 type Rows = { series?: { name: string; columns: string[]; values: unknown[][] }[] }[];
 
 async function query(influx: InfluxEndpoint, db: string, q: string) {
@@ -174,7 +195,9 @@ async function runVigil(
                       "window-aggregate": {
                         groupBy: ["host"],
                         size: "10s",
-                        idleTimeout: "2s",
+                        // Longer than a re-keying batch takes: windows close by their watermark,
+                        // and only the last ones by idleness.
+                        idleTimeout: "10s",
                         aggregates: ["count", "mean", "min", "max", "p99"],
                       },
                     },
@@ -223,11 +246,7 @@ async function runVigil(
               (n, s) => n + Number(s.values[0]?.[1] ?? 0),
               0,
             );
-    await until(
-      `vigil ${job.name}: every sample in InfluxDB`,
-      async () => (await counted()) >= TOTAL,
-      1_800_000,
-    );
+    await reaches(`vigil ${job.name}: samples in InfluxDB`, counted, TOTAL);
     const seconds = (performance.now() - started) / 1000;
     const after = pids.map(cpuTicks);
     const usage: Figures = {
@@ -351,10 +370,13 @@ ${aggregators}
             (n, s) => n + Number(s.values[0]?.[1] ?? 0),
             0,
           );
-    await until(
-      `telegraf ${job.name}: every sample in InfluxDB (${stderr.slice(-500)})`,
-      async () => child.exitCode === null && (await counted()) >= TOTAL,
-      1_800_000,
+    await reaches(
+      `telegraf ${job.name}: samples in InfluxDB`,
+      async () => {
+        if (child.exitCode !== null) throw new Error(`telegraf exited: ${stderr.slice(-500)}`);
+        return counted();
+      },
+      TOTAL,
     );
     const seconds = (performance.now() - started) / 1000;
     return {

@@ -96,11 +96,16 @@ export function defineOperator<C extends z.ZodType, V>(spec: {
   create: (config: z.output<C>, state: StateStore<V>) => Process;
   encode?: (value: V) => unknown;
   decode?: (json: unknown) => V;
+  /** A compact binary form of a value, told its state key (see StoreCodec). */
+  toBytes?: (value: V, key: string) => Buffer;
+  fromBytes?: (bytes: Buffer, key: string) => V;
   partitionKey?: (config: z.output<C>) => (sample: MetricSample) => string | undefined;
 }): ProcessorSpec<C> {
   const codec: StoreCodec<V> = {
     encode: spec.encode ?? ((v: V) => v as unknown),
     decode: spec.decode ?? ((j: unknown) => j as V),
+    ...(spec.toBytes && { toBytes: spec.toBytes }),
+    ...(spec.fromBytes && { fromBytes: spec.fromBytes }),
   };
   return {
     name: spec.name,
@@ -123,4 +128,36 @@ export function seriesKey(sample: Pick<MetricSample, "name" | "labels">): string
     .sort()
     .map((k) => `${k}=${JSON.stringify(sample.labels[k])}`);
   return `${sample.name}{${labels.join(",")}}`;
+}
+
+/** A series key back into its name and labels (the inverse of seriesKey). */
+export function parseSeriesKey(key: string): { name: string; labels: Record<string, string> } {
+  if (!key.endsWith("}")) throw new Error(`not a series key: ${key.slice(0, 200)}`);
+  // The name may hold "{" (UTF-8 names): the labels start at the first brace they parse from.
+  for (let open = key.indexOf("{"); open >= 0; open = key.indexOf("{", open + 1)) {
+    const labels = labelsOf(key.slice(open + 1, -1));
+    if (labels) return { name: key.slice(0, open), labels };
+  }
+  throw new Error(`not a series key: ${key.slice(0, 200)}`);
+}
+
+/** `a="x",b="y"` (values as JSON strings) into labels; undefined when it is not that. */
+function labelsOf(text: string): Record<string, string> | undefined {
+  const labels: Record<string, string> = {};
+  let at = 0;
+  while (at < text.length) {
+    const eq = text.indexOf("=", at);
+    if (eq <= at || text[eq + 1] !== '"' || /[{},"]/.test(text.slice(at, eq))) return undefined;
+    let end = eq + 2;
+    while (end < text.length && text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
+    if (end >= text.length) return undefined;
+    try {
+      labels[text.slice(at, eq)] = JSON.parse(text.slice(eq + 1, end + 1)) as string;
+    } catch {
+      return undefined;
+    }
+    at = end + 1;
+    if (at < text.length && text[at++] !== ",") return undefined;
+  }
+  return labels;
 }

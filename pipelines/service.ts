@@ -2,7 +2,7 @@
 // shutdown). Each pipeline runs as one stateful stage (consumer group vigil-pipeline-<name>), or
 // two when it groups — re-keying its input through a repartition topic first. The work of one
 // pipeline is in runner.ts.
-import type { Kafka } from "kafkajs";
+import type { KafkaClient as Kafka } from "../services/chassis/kafka.js";
 import { loadConfig } from "../services/chassis/config.js";
 import { ensureInternalTopics } from "../services/chassis/internal-topics.js";
 import { isMain, runMain, startService, type Service } from "../services/chassis/service.js";

@@ -12,11 +12,11 @@ import { execFileSync } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { Kafka, logLevel } from "kafkajs";
 import { loadStackConfig } from "../deploy/local/config.js";
 import { say } from "../deploy/local/progress.js";
 import { down, formatStatus, status, up } from "../deploy/local/stack.js";
 import { ALL_TOPICS } from "../schemas/topics.js";
+import { plainKafka } from "./chassis/kafka.js";
 import { applyTopics, describeChange, planTopics } from "./cli/topics.js";
 import { AI_RULES, BUILTIN_RULES } from "./detector/settings.js";
 import { startConsoleReceiver } from "./launcher/console-receiver.js";
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     console.log(`\n${formatStatus(states)}\n`);
   }
   const brokers = external.kafka ?? [`127.0.0.1:${config.kafka.port}`];
-  const admin = new Kafka({ clientId: "vigil-start", brokers, logLevel: logLevel.WARN }).admin();
+  const admin = plainKafka(brokers, "vigil-start").admin();
   await admin.connect();
   const changes = await planTopics(admin, ALL_TOPICS);
   await applyTopics(admin, changes, 1);

@@ -24,7 +24,7 @@ import { DDSketch } from "@datadog/sketches-js";
 import { z } from "zod";
 import type { MetricSample } from "../../schemas/types.js";
 import { duration } from "../../services/chassis/config.js";
-import { defineOperator, seriesKey } from "../api.js";
+import { defineOperator, parseSeriesKey, seriesKey } from "../api.js";
 import { CLOCK, closeGroups, type GroupClock } from "../group-windows.js";
 
 const AGGREGATES = [
@@ -126,6 +126,8 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
     const entry = json as Encoded;
     return "sketch" in entry ? { ...entry, sketch: sketchFrom(entry.sketch) } : entry;
   },
+  toBytes: entryBytes,
+  fromBytes: entryFrom,
   partitionKey: (cfg) => {
     const wanted = new Set(cfg.metrics);
     return (sample) =>
@@ -252,13 +254,74 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
   },
 });
 
+// Binary state, what the changelog holds: a tag byte, then float64s (±Infinity as they are).
+//   window: start count sum min max first firstAt last lastAt, then the sketch's protobuf bytes
+//           (its metric and labels are in the key: "<series key>@<start>")
+//   clock:  maxEventTime closedUpTo
+//   meta:   lastInputAt
+const WINDOW_TAG = 1;
+const CLOCK_TAG = 2;
+const META_TAG = 3;
+const WINDOW_FIELDS = [
+  "start",
+  "count",
+  "sum",
+  "min",
+  "max",
+  "first",
+  "firstAt",
+  "last",
+  "lastAt",
+] as const;
+
+function entryBytes(entry: Entry): Buffer {
+  if ("sketch" in entry) {
+    const sketch = entry.sketch.toProto();
+    const out = Buffer.allocUnsafe(1 + 8 * WINDOW_FIELDS.length + sketch.length);
+    out[0] = WINDOW_TAG;
+    WINDOW_FIELDS.forEach((field, i) => out.writeDoubleLE(entry[field], 1 + 8 * i));
+    out.set(sketch, 1 + 8 * WINDOW_FIELDS.length);
+    return out;
+  }
+  if ("maxEventTime" in entry) {
+    const out = Buffer.allocUnsafe(17);
+    out[0] = CLOCK_TAG;
+    out.writeDoubleLE(entry.maxEventTime, 1);
+    out.writeDoubleLE(entry.closedUpTo, 9);
+    return out;
+  }
+  const out = Buffer.allocUnsafe(9);
+  out[0] = META_TAG;
+  out.writeDoubleLE(entry.lastInputAt, 1);
+  return out;
+}
+
+function entryFrom(bytes: Buffer, key: string): Entry {
+  const at = (i: number) => bytes.readDoubleLE(1 + 8 * i);
+  switch (bytes[0]) {
+    case WINDOW_TAG: {
+      const { name, labels } = parseSeriesKey(key.slice(0, key.lastIndexOf("@")));
+      const window = { name, labels } as Window;
+      WINDOW_FIELDS.forEach((field, i) => (window[field] = at(i)));
+      window.sketch = sketchFrom(bytes.subarray(1 + 8 * WINDOW_FIELDS.length));
+      return window;
+    }
+    case CLOCK_TAG:
+      return { maxEventTime: at(0), closedUpTo: at(1) };
+    case META_TAG:
+      return { lastInputAt: at(0) };
+    default:
+      throw new Error(`unknown window-aggregate state tag ${bytes[0]}`);
+  }
+}
+
 /**
  * A sketch from its protobuf bytes, over a mapping built from the relative accuracy we use rather
  * than from the gamma in the bytes: the one read back differs in the last bits, which would move a
  * restored window's percentiles by 1e-16 against one never restored.
  */
-function sketchFrom(base64: string): DDSketch {
-  const read = DDSketch.fromProto(Buffer.from(base64, "base64"));
+function sketchFrom(proto: string | Uint8Array): DDSketch {
+  const read = DDSketch.fromProto(typeof proto === "string" ? Buffer.from(proto, "base64") : proto);
   const sketch = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
   sketch.store = read.store;
   sketch.negativeStore = read.negativeStore;

@@ -1,6 +1,6 @@
 // A kafkajs client from validated settings, logging through pino.
 import type { ConnectionOptions } from "node:tls";
-import { Kafka, logLevel, type LogEntry, type SASLOptions } from "kafkajs";
+import kafkajs, { Kafka, logLevel, type LogEntry, type SASLOptions } from "kafkajs";
 import { assertReadCommittedFixed } from "./kafkajs/fixes.js";
 import type { Logger } from "./logger.js";
 import { readSecret, type KafkaSettings } from "./settings.js";
@@ -43,5 +43,32 @@ export function createKafka(settings: KafkaSettings, clientId: string, logger: L
         const { message, ...rest } = entry;
         log[levels[level] ?? "info"](rest, message);
       },
+  });
+}
+
+// The client's vocabulary for the rest of Vigil: no service imports the Kafka client itself.
+export type { Admin as KafkaAdmin, Kafka as KafkaClient } from "kafkajs";
+
+/** Which config resources an admin describes (a topic's settings). */
+export const { ConfigResourceTypes } = kafkajs;
+
+/**
+ * A client with no settings file behind it — a launcher or probe that only knows the brokers:
+ * `quiet` logs nothing (a health probe expects refusals), and a probe gives up at once.
+ */
+export function plainKafka(
+  brokers: string[],
+  clientId: string,
+  options: { quiet?: boolean; probe?: boolean } = {},
+): Kafka {
+  return new Kafka({
+    clientId,
+    brokers,
+    logLevel: options.quiet ? logLevel.NOTHING : logLevel.WARN,
+    ...(options.probe && {
+      connectionTimeout: 1_000,
+      requestTimeout: 2_000,
+      retry: { retries: 0 },
+    }),
   });
 }

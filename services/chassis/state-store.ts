@@ -6,7 +6,9 @@
 // transaction as the task's outputs and input offsets. The changelog is compacted, so it holds the
 // latest value of every live key; restoring a task reads its one changelog partition back.
 //
-//   changelog record: key = "<store>|<state key>", value = JSON of the store's codec, or null
+//   changelog record: key = "<store>|<state key>", value = the store codec's bytes, or null
+//   value bytes: 0x00 + the codec's binary form (toBytes), or JSON (a codec without one; every
+//   record written before binary values) — JSON never starts with 0x00, so both read back.
 //
 // A value changed in place (a window's count) must be put again, or it is not written.
 import type { OutboundRecord } from "./producer.js";
@@ -15,6 +17,33 @@ import type { OutboundRecord } from "./producer.js";
 export interface StoreCodec<V> {
   encode(value: V): unknown;
   decode(json: unknown): V;
+  /**
+   * A compact binary form, preferred to JSON when given: what the key already says (a window's
+   * series) need not be in it, so both are told the state key.
+   */
+  toBytes?(value: V, key: string): Buffer;
+  fromBytes?(bytes: Buffer, key: string): V;
+}
+
+const BINARY = 0x00;
+
+/** A value's changelog bytes under its codec. */
+export function valueBytes<V>(codec: StoreCodec<V>, key: string, value: V): Buffer {
+  if (!codec.toBytes) return Buffer.from(JSON.stringify(codec.encode(value)));
+  const body = codec.toBytes(value, key);
+  const out = Buffer.allocUnsafe(body.length + 1);
+  out[0] = BINARY;
+  body.copy(out, 1);
+  return out;
+}
+
+/** A value back from its changelog bytes (binary or JSON). */
+export function valueFrom<V>(codec: StoreCodec<V>, key: string, bytes: Buffer): V {
+  if (bytes[0] === BINARY) {
+    if (!codec.fromBytes) throw new Error("a binary value, but the store's codec reads only JSON");
+    return codec.fromBytes(bytes.subarray(1), key);
+  }
+  return codec.decode(JSON.parse(bytes.toString("utf8")));
 }
 
 const identity: StoreCodec<never> = { encode: (v) => v, decode: (j) => j as never };
@@ -67,9 +96,9 @@ export class KeyedStore<V> {
     return this.changed.size;
   }
 
-  /** Restores a key from the changelog, without marking it changed. */
-  load(key: string, json: unknown): void {
-    this.map.set(key, this.codec.decode(json));
+  /** Restores a key from its changelog bytes, without marking it changed. */
+  load(key: string, bytes: Buffer): void {
+    this.map.set(key, valueFrom(this.codec, key, bytes));
   }
 }
 
@@ -78,8 +107,8 @@ const SEP = "|";
 /** The stores of one task, and the changelog records of what changed in them. */
 export class TaskStores {
   private stores = new Map<string, KeyedStore<unknown>>();
-  /** What the changelog held for stores not opened yet: store → key → JSON. */
-  private restored = new Map<string, Map<string, unknown>>();
+  /** What the changelog held for stores not opened yet: store → key → value bytes. */
+  private restored = new Map<string, Map<string, Buffer>>();
   /** Changelog keys of a store adopted under a new name: tombstoned at the next commit. */
   private retired: string[] = [];
 
@@ -87,7 +116,7 @@ export class TaskStores {
     readonly changelog: string | undefined,
     readonly partition: number,
     /**
-     * A changelog value that cannot be read back (not JSON, or refused by its store's codec) is
+     * A changelog value that cannot be read back (not its codec's bytes, or refused by it) is
      * left out and reported here: one bad record must not keep a partition from starting.
      */
     private readonly unreadable: (key: string, error: Error) => void = (key, error) => {
@@ -114,9 +143,9 @@ export class TaskStores {
       !this.restored.has(name) &&
       this.restored.has(formerly);
     const source = adopt ? formerly : name;
-    for (const [key, json] of this.restored.get(source) ?? [])
+    for (const [key, bytes] of this.restored.get(source) ?? [])
       try {
-        store.load(key, json);
+        store.load(key, bytes);
         if (adopt) {
           store.touch(key);
           this.retired.push(`${formerly}${SEP}${key}`);
@@ -137,12 +166,8 @@ export class TaskStores {
     let entries = this.restored.get(name);
     if (!entries) this.restored.set(name, (entries = new Map()));
     if (value === null) return void entries.delete(stateKey);
-    try {
-      entries.set(stateKey, JSON.parse(value.toString("utf8")));
-    } catch (error) {
-      entries.delete(stateKey); // an older value is no better: the key starts again
-      this.unreadable(key, error as Error);
-    }
+    // Read when its store opens (the codec is known only then); the latest value wins.
+    entries.set(stateKey, value);
   }
 
   get size(): number {
@@ -175,8 +200,7 @@ export class TaskStores {
           topic: this.changelog,
           partition: this.partition,
           key: `${store.name}${SEP}${key}`,
-          value:
-            value === undefined ? null : Buffer.from(JSON.stringify(store.codec.encode(value))),
+          value: value === undefined ? null : valueBytes(store.codec, key, value),
         });
     return out;
   }

@@ -1,6 +1,6 @@
 // `vigil silence …` and `vigil ack …`: written straight to the notifier's compacted topics (the
 // same functions its HTTP API uses), so they work whether or not a notifier is running.
-import type { Kafka } from "kafkajs";
+import type { KafkaClient as Kafka } from "../chassis/kafka.js";
 import { TOPICS } from "../../schemas/topics.js";
 import type { Silence } from "../../schemas/types.js";
 import { duration } from "../chassis/config.js";

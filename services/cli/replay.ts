@@ -2,7 +2,7 @@
 // fixed): the original key, bytes and headers, plus a header saying where the replay came from.
 // Reads the dead-letter topic up to its end as of the start, so a replay that fails again and
 // lands back in the dead-letter topic is not replayed twice in one run.
-import type { Kafka } from "kafkajs";
+import type { KafkaClient as Kafka } from "../chassis/kafka.js";
 import { decode } from "../../schemas/codec.js";
 import type { DeadLetter } from "../../schemas/types.js";
 import { replayRecord } from "../chassis/dead-letter.js";

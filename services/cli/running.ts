@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { Kafka } from "kafkajs";
+import type { KafkaClient as Kafka } from "../chassis/kafka.js";
 import { loadStackConfig } from "../../deploy/local/config.js";
 import { formatStatus, status } from "../../deploy/local/stack.js";
 import { decode } from "../../schemas/codec.js";

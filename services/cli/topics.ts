@@ -1,7 +1,7 @@
 // Makes the broker's topics match the catalogue (schemas/topics.ts): creates missing topics,
 // adds partitions, and sets retention and cleanup policy. Idempotent; a dry run only plans.
 // Partitions are never removed (Kafka cannot), and a topic with more than declared is reported.
-import kafkajs, { type Admin } from "kafkajs";
+import { ConfigResourceTypes, type KafkaAdmin as Admin } from "../chassis/kafka.js";
 import { topicConfig, type TopicSpec } from "../../schemas/topics.js";
 
 export type TopicChange =
@@ -17,7 +17,6 @@ export type TopicChange =
   | { kind: "warning"; topic: string; message: string };
 
 // A CommonJS export that Node's ESM loader does not detect by name.
-const { ConfigResourceTypes } = kafkajs;
 
 async function currentConfig(
   admin: Admin,

@@ -1,7 +1,7 @@
 // Where each file was shipped to, kept in a compacted Kafka topic and written in the same
 // transaction as the lines it covers: a crash between the two cannot happen, so a restart neither
 // loses nor repeats a line. Loaded once at start, reading committed records only.
-import type { Kafka } from "kafkajs";
+import type { KafkaClient as Kafka } from "../chassis/kafka.js";
 import type { OutboundRecord } from "../chassis/producer.js";
 import { decode, encode } from "../../schemas/codec.js";
 import type { ShipperCheckpoint } from "../../schemas/types.js";

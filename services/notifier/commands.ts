@@ -1,6 +1,6 @@
 // Silences and acknowledgements are records on compacted topics; the HTTP API and the CLI both
 // write them through these functions, so both check requests the same way.
-import type { Kafka } from "kafkajs";
+import type { KafkaClient as Kafka } from "../chassis/kafka.js";
 import { decode, encode } from "../../schemas/codec.js";
 import type { Acknowledgement, Silence, Subjects } from "../../schemas/types.js";
 import type { OutputProducer } from "../chassis/producer.js";

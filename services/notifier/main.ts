@@ -34,7 +34,7 @@ import {
 import { alertmanagerApi } from "./alertmanager-api.js";
 import { consoleApi, ownsConsolePath } from "./console/console-api.js";
 import { DeadLetterTail, groupHealth } from "./pipeline-health.js";
-import type { Admin } from "kafkajs";
+import type { KafkaAdmin as Admin } from "../chassis/kafka.js";
 import { readFileSync } from "node:fs";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { Acks, logKey, NotificationLog, Silences } from "./stores.js";

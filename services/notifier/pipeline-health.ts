@@ -1,7 +1,7 @@
 // What the console's pipeline-health page shows, read from Kafka (every Vigil service is a
 // consumer group there): each group's state, members and lag; the dead letters by reason, and the
 // latest of them to browse and replay one by one.
-import type { Admin } from "kafkajs";
+import type { KafkaAdmin as Admin } from "../chassis/kafka.js";
 import type { DeadLetter } from "../../schemas/types.js";
 import { topicOffsets } from "../chassis/read-to-end.js";
 

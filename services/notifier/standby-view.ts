@@ -4,7 +4,7 @@
 // and the notification log — into a dispatcher of its own that is never ticked: its alerts,
 // groups, silences, inhibitions and time mutes are the active one's, its deliveries none.
 import { randomUUID } from "node:crypto";
-import type { Kafka } from "kafkajs";
+import type { KafkaClient as Kafka } from "../chassis/kafka.js";
 import { decode } from "../../schemas/codec.js";
 import type { Logger } from "../chassis/logger.js";
 import { Dispatcher } from "./dispatcher.js";

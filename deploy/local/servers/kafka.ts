@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Kafka, logLevel } from "kafkajs";
+import { plainKafka } from "../../../services/chassis/kafka.js";
 import { HOST, type StackConfig } from "../config.js";
 import type { Jdk } from "../java.js";
 import { launch } from "../process.js";
@@ -319,13 +319,9 @@ function kafkaNodeServer(config: StackConfig, findJdk: () => Jdk, node: KafkaNod
     },
 
     async healthy() {
-      const admin = new Kafka({
-        clientId: "vigil-stack-probe",
-        brokers: [endpoint],
-        connectionTimeout: 1_000,
-        requestTimeout: 2_000,
-        retry: { retries: 0 },
-        logLevel: logLevel.NOTHING,
+      const admin = plainKafka([endpoint], "vigil-stack-probe", {
+        quiet: true,
+        probe: true,
       }).admin();
       try {
         await admin.connect();

@@ -38,4 +38,26 @@ describe("task state stores", () => {
     expect(sets.size).toBe(0);
     expect(unreadable).toEqual(["counts|torn", "sets|refused"]);
   });
+
+  it("write a codec's binary form and read it back beside values written as JSON before", () => {
+    const codec = {
+      encode: (v: { n: number; key?: string }) => ({ n: v.n }),
+      decode: (json: unknown) => json as { n: number },
+      toBytes: (v: { n: number }) => Buffer.from([v.n]),
+      fromBytes: (bytes: Buffer, key: string) => ({ n: bytes[0]!, key }),
+    };
+    const before = new TaskStores("changelog", 0);
+    before.store("w", codec).set("a", { n: 9 });
+    const [record] = before.changes();
+    expect(record!.value![0]).toBe(0);
+    expect(record!.value!.length).toBe(2);
+
+    const after = new TaskStores("changelog", 0);
+    after.restore(String(record!.key), record!.value);
+    after.restore("w|legacy", Buffer.from('{"n":4}'));
+    expect([...after.store("w", codec).entries()]).toEqual([
+      ["a", { n: 9, key: "a" }],
+      ["legacy", { n: 4 }],
+    ]);
+  });
 });

@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { parseSeriesKey, seriesKey } from "../../../pipelines/api.js";
+import { buildChain, runChain } from "../../../pipelines/chain.js";
+import type { MetricSample } from "../../../schemas/types.js";
+import { TaskStores } from "../../../services/chassis/state-store.js";
+
+const T0 = Date.parse("2026-11-25T10:00:00Z");
+const labels = { host: 'we"ird,host=\\x', path: "/a{b}", zone: "ünï" };
+const sample = (value: number, at: number): MetricSample => ({
+  name: "latency_ms",
+  value,
+  timestamp: T0 + at,
+  labels,
+  type: "gauge",
+  unit: "",
+  startTimestamp: null,
+});
+const steps = [
+  {
+    name: "window-aggregate",
+    config: { groupBy: ["host", "path", "zone"], size: "10s", idleTimeout: 0 },
+  },
+];
+
+describe("window state in the changelog", () => {
+  it("reads a series key back into the name and labels it was made of, hostile text included", () => {
+    const cases: { name: string; labels: Record<string, string> }[] = [
+      { name: "up", labels: {} },
+      { name: "latency_ms", labels },
+      { name: "odd{name", labels: { a: "}", b: '{x="y"}' } },
+    ];
+    for (const series of cases) expect(parseSeriesKey(seriesKey(series))).toEqual(series);
+    expect(() => parseSeriesKey("no braces")).toThrow(/not a series key/);
+  });
+
+  it("holds a window as numbers and its sketch, the labels only in the key, and restores it exactly", () => {
+    const stores = new TaskStores("changelog", 0);
+    const chain = buildChain(steps, "processors", stores);
+    const plain = buildChain(steps);
+    const first = [1, 2, 3, 250].map((v, i) => sample(v, i * 1000));
+    runChain(chain, first, () => T0);
+    runChain(plain, first, () => T0);
+    const changes = stores.changes();
+    const window = changes.find((c) => String(c.key).includes("@"))!;
+    expect(window.value![0]).toBe(0); // binary
+    expect(window.value!.includes(Buffer.from("host"))).toBe(false);
+
+    const restored = new TaskStores("changelog", 0);
+    for (const c of changes) restored.restore(String(c.key), c.value);
+    const again = buildChain(steps, "processors", restored);
+    const rest = [7, 8, sample(9, 12_000).value].map((v, i) => sample(v, 5000 + i * 3500));
+    expect(runChain(again, rest, () => T0).samples).toEqual(
+      runChain(plain, rest, () => T0).samples,
+    );
+  });
+});
