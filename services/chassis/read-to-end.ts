@@ -134,6 +134,8 @@ async function readOnce(
   );
   if (ends.size === 0) return;
   const reached = new Map<number, bigint>();
+  /** Partition → the offset after the last record handed to `onBatch`. */
+  const handed = new Map<number, bigint>();
   const pending = () => [...ends].filter(([p, end]) => (reached.get(p) ?? -1n) < end);
 
   const consumer = kafka.consumer({
@@ -187,11 +189,17 @@ async function readOnce(
         .run({
           autoCommit: false,
           eachBatch: async ({ batch }) => {
+            // A group that joins again (its coordinator moved: a broker restarted) has no offsets
+            // committed and fetches from the start once more: nothing is handed on twice.
             const end = ends.get(batch.partition) ?? 0n;
-            await onBatch(
-              batch.messages.filter((m) => BigInt(m.offset) < end),
-              batch.partition,
-            );
+            const from = handed.get(batch.partition) ?? -1n;
+            const fresh = batch.messages.filter((m) => {
+              const offset = BigInt(m.offset);
+              return offset >= from && offset < end;
+            });
+            if (fresh.length === 0) return;
+            await onBatch(fresh, batch.partition);
+            handed.set(batch.partition, BigInt(fresh.at(-1)!.offset) + 1n);
           },
         })
         .catch((error: Error) => {

@@ -15,8 +15,9 @@
 // * The state also records, per input topic, the offset it covers: records at or before it
 //   (redelivered after a crash between commit and the group seeing it, or read from a committed
 //   offset fetched before the last transaction's offsets were visible — kafkajs cannot ask for
-//   stable offsets) are skipped, counted. A stage without a changelog has only the group's
-//   offsets to go by, and may write such a batch's output twice: give every stage one.
+//   stable offsets) are skipped, counted. A stage without a changelog (or whose changelog does
+//   not hold it yet) takes that offset from the group's committed offsets, read when the task
+//   opens — after its writer initialised the transactional id: the last commit complete, visible.
 // * Restoring task p reads only changelog partition p (compacted: the latest value of each key).
 // * `tick` gives each task processing time (windows of quiet sources close, `for` timers run);
 //   what it produces is committed the same way, so a failed write loses nothing: the state that
@@ -31,6 +32,7 @@ import {
   type InboundRecord,
   type Rejection,
 } from "./consumer.js";
+import { committedOffsets } from "./committed-offsets.js";
 import { copartitionedAssigner } from "./copartitioned-assigner.js";
 import { ensureInternalTopics } from "./internal-topics.js";
 import { permanentProduceError, ProduceRefused } from "./kafka-errors.js";
@@ -201,6 +203,23 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
         if (beat) clearInterval(beat);
       }
     }
+    // What the changelog does not say the last commit covered (a stage without one; one whose
+    // changelog predates it), the group's committed offsets do. Read now — after this task's
+    // writer initialised its transactional id, so the id's last transaction is complete and its
+    // offsets visible — they are stable, unlike those the consumer fetched when it joined
+    // (kafkajs cannot ask for stable offsets): a join right after a commit, or a commit whose
+    // answer was lost, would otherwise run a batch twice.
+    const covered = stores.store<string>(OFFSETS);
+    const unknown = options.topics.filter((topic) => covered.get(topic) === undefined);
+    if (unknown.length > 0)
+      try {
+        for (const [topic, offset] of await committedOffsets(kafka, groupId, unknown, t.partition))
+          covered.set(topic, offset);
+      } catch (error) {
+        throw new RetryableError(
+          `cannot read the committed offsets of ${groupId} partition ${t.partition}: ${(error as Error).message}`,
+        );
+      }
     t.loaded = { stores, state: options.open(stores, t.partition) };
     metrics.stateRestores.observe((now() - started) / 1000);
     if (stores.size > 0)
