@@ -26,11 +26,14 @@ import { bench } from "./fixtures.js";
 const HOSTS = Number(process.env.VIGIL_PEER_HOSTS ?? 1_000);
 const SECONDS = Number(process.env.VIGIL_PEER_SECONDS ?? 200);
 const RUNS = Number(process.env.VIGIL_PEER_RUNS ?? 3);
+const KEYED = process.env.VIGIL_PEER_KEYED ?? "host";
 const METRICS = Array.from({ length: 10 }, (_, i) => `peer_metric_${i}`);
 const T0 = Date.UTC(2026, 10, 1); // a multiple of 10 s: windows start on it
 const WINDOW_MS = 10_000;
 const PARTITIONS = 6;
 const TOTAL = HOSTS * METRICS.length * SECONDS;
+/** The end of the data's last window, in ms: what comes after is the flush (not counted). */
+const DATA_END = T0 + SECONDS * 1000;
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
 /** A deterministic value per sample: spread, with repeats, so sketches and means are exercised. */
@@ -60,10 +63,11 @@ async function produce(
   kafka: Kafka,
   topic: string,
   value: (h: number, s: number) => Buffer | string,
+  seconds: number[] = Array.from({ length: SECONDS }, (_, s) => s),
 ) {
   const producer = kafka.producer();
   await producer.connect();
-  for (let s = 0; s < SECONDS; s += 1) {
+  for (const s of seconds) {
     const messages = Array.from({ length: HOSTS }, (_, h) => ({
       key: `h${h}`,
       value: value(h, s),
@@ -131,9 +135,16 @@ async function query(influx: InfluxEndpoint, db: string, q: string) {
   return answer.results[0]?.series ?? [];
 }
 
-/** Sum of a field over every measurement matching a regex (0 when none is written yet). */
-async function total(influx: InfluxEndpoint, db: string, field: string, from: string) {
-  const series = await query(influx, db, `SELECT sum("${field}") FROM /${from}/`);
+/** Sum of a field over every measurement matching a regex, up to a time (0 when none is written yet). */
+async function total(
+  influx: InfluxEndpoint,
+  db: string,
+  field: string,
+  from: string,
+  upTo?: number,
+) {
+  const until = upTo === undefined ? "" : ` WHERE time <= ${upTo}ms`;
+  const series = await query(influx, db, `SELECT sum("${field}") FROM /${from}/${until}`);
   return series.reduce((n, s) => n + Number(s.values[0]?.[1] ?? 0), 0);
 }
 
@@ -189,15 +200,15 @@ async function runVigil(
                   late: `${id}-late`,
                   repartition: `${id}-repartition`,
                   outputKey: "series",
+                  // Keyed by host, as Vigil's ingest and agents key: each host's groups are on one
+                  // partition already, so no repartition hop (VIGIL_PEER_KEYED= to measure with it).
+                  ...(KEYED && { inputKeyedBy: KEYED }),
                   tick: "500ms",
                   processors: [
                     {
                       "window-aggregate": {
                         groupBy: ["host"],
                         size: "10s",
-                        // Longer than a re-keying batch takes: windows close by their watermark,
-                        // and only the last ones by idleness.
-                        idleTimeout: "10s",
                         aggregates: ["count", "mean", "min", "max", "p99"],
                       },
                     },
@@ -240,12 +251,15 @@ async function runVigil(
     const [field, from] = job.name === "agg" ? ["value", "_count$"] : ["value", "."];
     const counted =
       job.name === "agg"
-        ? () => total(servers.influx, db, field, from)
+        ? () => total(servers.influx, db, field, from, DATA_END)
         : async () =>
-            (await query(servers.influx, db, `SELECT count("value") FROM /./`)).reduce(
-              (n, s) => n + Number(s.values[0]?.[1] ?? 0),
-              0,
-            );
+            (
+              await query(
+                servers.influx,
+                db,
+                `SELECT count("value") FROM /./ WHERE time < ${DATA_END}ms`,
+              )
+            ).reduce((n, s) => n + Number(s.values[0]?.[1] ?? 0), 0);
     await reaches(`vigil ${job.name}: samples in InfluxDB`, counted, TOTAL);
     const seconds = (performance.now() - started) / 1000;
     const after = pids.map(cpuTicks);
@@ -410,9 +424,12 @@ export async function peerBench(servers: TestServers): Promise<void> {
   });
   await admin.disconnect();
   console.error(`peer bench: producing ${TOTAL} samples to each side's topic`);
-  await produce(kafka, topics.avro, (h, s) =>
-    encode("metric-batch", { source: `bench/h${h}`, samples: hostSecond(h, s) }),
-  );
+  const avroOf = (h: number, s: number) =>
+    encode("metric-batch", { source: `bench/h${h}`, samples: hostSecond(h, s) });
+  await produce(kafka, topics.avro, avroOf);
+  // Vigil closes windows in event time: one more second per series, a window later, moves every
+  // series' watermark past its last window (Telegraf closes by the wall clock). Not counted.
+  await produce(kafka, topics.avro, avroOf, [SECONDS + WINDOW_MS / 1000]);
   await produce(kafka, topics.line, lineProtocol);
   const dir = mkdtempSync(join(tmpdir(), "vigil-peer-"));
   const jobs = (process.env.VIGIL_PEER_JOBS ?? "agg,raw").split(",") as ("agg" | "raw")[];

@@ -66,6 +66,8 @@ export interface ProcessorSpec<C extends z.ZodType = z.ZodType> {
    * undefined for a sample the operator does not take.
    */
   partitionKey?: (config: z.output<C>) => (sample: MetricSample) => string | undefined;
+  /** Labels every group of a grouping operator fixes (its `groupBy`): input keyed by one needs no hop. */
+  groupLabels?: (config: z.output<C>) => string[];
   /** An instance over `store` (an operator's; a fresh in-memory one when not given). */
   create(config: z.output<C>, store?: StateStore<unknown>): Instance;
 }
@@ -100,6 +102,7 @@ export function defineOperator<C extends z.ZodType, V>(spec: {
   toBytes?: (value: V, key: string) => Buffer;
   fromBytes?: (bytes: Buffer, key: string) => V;
   partitionKey?: (config: z.output<C>) => (sample: MetricSample) => string | undefined;
+  groupLabels?: (config: z.output<C>) => string[];
 }): ProcessorSpec<C> {
   const codec: StoreCodec<V> = {
     encode: spec.encode ?? ((v: V) => v as unknown),
@@ -113,6 +116,7 @@ export function defineOperator<C extends z.ZodType, V>(spec: {
     config: spec.config,
     state: codec as StoreCodec<unknown>,
     ...(spec.partitionKey && { partitionKey: spec.partitionKey }),
+    ...(spec.groupLabels && { groupLabels: spec.groupLabels }),
     create: (config, store) => ({
       process: spec.create(
         config,

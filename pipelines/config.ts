@@ -28,6 +28,14 @@ export const pipelineSchema = z
      */
     keyBy: z.array(z.string()).optional(),
     /**
+     * The label whose value every input record is keyed by, with Kafka's default partitioner —
+     * as Vigil's ingest, agents and scraper key metric batches by `host`. A grouping operator
+     * whose groups all fix that label (window-aggregate grouping by `host`, …) then finds each
+     * group on one input partition already: no repartition hop. A sample whose label does not
+     * match its record's key goes to the dead letters (VGL_KEY_MISMATCH), never into a window.
+     */
+    inputKeyedBy: z.string().min(1).optional(),
+    /**
      * "input": outputs keep the input record's key. "series": outputs are keyed by their labels
      * (without the name), one record per label set — for aggregates: every window of a series has
      * the same key, so the series stays on one partition, in order, for the detector.

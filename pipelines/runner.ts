@@ -3,6 +3,9 @@
 //   no grouping operator:   inputs ─► [whole chain] ─► output
 //   with one (window-aggregate `groupBy`), as Kafka Streams does on groupBy:
 //     inputs ─► [steps before it] ─► repartition topic, keyed by group ─► [the rest] ─► output
+//   with one whose groups fix the label the input is keyed by (`inputKeyedBy: host`, as Vigil's
+//   ingest keys): each group is on one input partition already, so one stage, no hop:
+//     inputs ─► [steps before it] ─► key check ─► [the rest] ─► output
 //
 // Each stage commits its outputs, late samples, dead letters, the keys its operators changed (to
 // its own changelog, `<group id>-changelog`) and its input offsets in one Kafka transaction. So a
@@ -18,7 +21,14 @@ import { partitionOf } from "../services/chassis/partition.js";
 import type { Service } from "../services/chassis/service.js";
 import { createStatefulStage, type StatefulStage } from "../services/chassis/stateful-stage.js";
 import { seriesKey } from "./api.js";
-import { buildChain, runChain, type ChainTelemetry, type Step, type StepConfig } from "./chain.js";
+import {
+  buildChain,
+  runChain,
+  type ChainResult,
+  type ChainTelemetry,
+  type Step,
+  type StepConfig,
+} from "./chain.js";
 import type { Pipeline } from "./config.js";
 import { processorNamed } from "./registry.js";
 
@@ -72,6 +82,46 @@ interface StagePlan {
    * at once (one record per key or target partition, not one per input record and key).
    */
   perBatch: boolean;
+  /**
+   * Input keyed by a label every group fixes (`inputKeyedBy`): no hop, and the samples that reach
+   * the grouping step (at `at` in the steps) are checked against their record's key.
+   */
+  keyedBy?: { label: string; at: number; takes: (sample: MetricSample) => boolean };
+}
+
+/**
+ * The chain over one record's samples, checked at the grouping step: a sample it takes whose
+ * `label` is not the record's key may belong to a group kept on another partition — rejected,
+ * never counted into a window here.
+ */
+export function keyCheckedChain(
+  run: (steps: Step[], samples: MetricSample[]) => ChainResult,
+  steps: Step[],
+  check: NonNullable<StagePlan["keyedBy"]>,
+  key: Buffer | string | null,
+  samples: MetricSample[],
+): ChainResult {
+  const before = run(steps.slice(0, check.at), samples);
+  const expected = key === null ? undefined : key.toString();
+  const kept: MetricSample[] = [];
+  const misrouted: ChainResult["rejected"] = [];
+  for (const sample of before.samples) {
+    const value = sample.labels[check.label];
+    if (value === expected || !check.takes(sample)) kept.push(sample);
+    else
+      misrouted.push({
+        sample,
+        processor: "pipeline",
+        code: "VGL_KEY_MISMATCH",
+        reason: `label ${check.label}=${JSON.stringify(value ?? null)} is not its record's key ${JSON.stringify(expected ?? null)} (the pipeline's inputKeyedBy)`,
+      });
+  }
+  const after = run(steps.slice(check.at), kept);
+  return {
+    samples: after.samples,
+    rejected: [...before.rejected, ...misrouted, ...after.rejected],
+    late: [...before.late, ...after.late],
+  };
 }
 
 /**
@@ -107,21 +157,29 @@ export function stagePlans(pipeline: Pipeline, repartitionPartitions = 1): Stage
   const toOutput: StagePlan["emit"] = (key, source, samples) =>
     outputRecords(pipeline, key, source, samples);
   const split = groupingStep(pipeline);
-  if (split < 0)
-    return [
-      {
-        name: pipeline.name,
-        groupId,
-        inputs: pipeline.inputs,
-        steps: pipeline.processors,
-        first: 0,
-        emit: toOutput,
-        perBatch: false,
-      },
-    ];
+  /** The whole chain as one stage, on the pipeline's inputs. */
+  const whole = (rest: Pick<StagePlan, "perBatch" | "keyedBy">): StagePlan[] => [
+    {
+      name: pipeline.name,
+      groupId,
+      inputs: pipeline.inputs,
+      steps: pipeline.processors,
+      first: 0,
+      emit: toOutput,
+      ...rest,
+    },
+  ];
+  if (split < 0) return whole({ perBatch: false });
   const topic = pipeline.repartition;
   const [grouping] = buildChain([pipeline.processors[split]!], "processors", undefined, split);
   const keyOf = grouping!.spec.partitionKey!(grouping!.config);
+  const label = pipeline.inputKeyedBy;
+  if (label !== undefined && grouping!.spec.groupLabels?.(grouping!.config).includes(label))
+    // As after a hop, what a batch closes is keyed by series.
+    return whole({
+      perBatch: true,
+      keyedBy: { label, at: split, takes: (sample) => keyOf(sample) !== undefined },
+    });
   return [
     {
       name: `${pipeline.name}-repartition`,
@@ -190,7 +248,11 @@ export function pipelineStages(
         const through: MetricSample[] = [];
         for (const record of records) {
           const batch = record.decoded;
-          const result = runChain(steps, batch.samples, now, telemetry, () => caughtUp);
+          const run = (part: Step[], samples: MetricSample[]) =>
+            runChain(part, samples, now, telemetry, () => caughtUp);
+          const result = plan.keyedBy
+            ? keyCheckedChain(run, steps, plan.keyedBy, record.key, batch.samples)
+            : run(steps, batch.samples);
           if (plan.perBatch) for (const sample of result.samples) through.push(sample);
           else outputs.push(...plan.emit(record.key, batch.source, result.samples));
           if (result.late.length > 0)

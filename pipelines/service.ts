@@ -8,7 +8,7 @@ import { ensureInternalTopics } from "../services/chassis/internal-topics.js";
 import { isMain, runMain, startService, type Service } from "../services/chassis/service.js";
 import type { StatefulStage } from "../services/chassis/stateful-stage.js";
 import { pipelineSettings, type PipelineSettings } from "./config.js";
-import { groupingStep, pipelineStages, stagePlans } from "./runner.js";
+import { pipelineStages, stagePlans } from "./runner.js";
 
 export async function startPipelines(
   settings: PipelineSettings,
@@ -31,7 +31,7 @@ export async function startPipelines(
   const partitions = await ensureInternalTopics(
     service.kafka,
     settings.pipelines
-      .filter((p) => groupingStep(p) >= 0)
+      .filter((p) => stagePlans(p).length > 1)
       .map((p) => ({ name: p.repartition, partitionsOf: p.inputs, compacted: false })),
   );
   for (const pipeline of settings.pipelines)

@@ -116,6 +116,7 @@ export const peerGroup = defineOperator<typeof config, Entry>({
   description:
     "Each member of a group against the group at the same event-time window: robust z-score against the median and MAD, with minimum group size and warm-up.",
   config,
+  groupLabels: (cfg) => cfg.groupBy,
   partitionKey: (cfg) => {
     const wanted = new Set(cfg.metrics);
     return (sample) => (wanted.has(sample.name) ? groupOf(cfg, sample)?.key : undefined);

@@ -54,7 +54,8 @@ interface Window {
   firstAt: number;
   last: number;
   lastAt: number;
-  sketch: DDSketch;
+  /** Only where a percentile is asked. */
+  sketch?: DDSketch;
 }
 
 /** Event time of one group: its windows close by its own watermark. */
@@ -105,12 +106,13 @@ function value(window: Window, aggregate: Aggregate): number | undefined {
         ? (window.last - window.first) / ((window.lastAt - window.firstAt) / 1000)
         : undefined;
     default:
-      return window.sketch.getValueAtQuantile(Number(aggregate.slice(1)) / 100);
+      return window.sketch?.getValueAtQuantile(Number(aggregate.slice(1)) / 100);
   }
 }
 
 type Entry = Window | { lastInputAt: number } | Clock;
-type Encoded = (Omit<Window, "sketch"> & { sketch: string }) | Exclude<Entry, Window>;
+type Encoded = (Omit<Window, "sketch"> & { sketch?: string }) | Exclude<Entry, Window>;
+const isWindow = (entry: Entry | Encoded): entry is Window => "start" in entry;
 
 export const windowAggregate = defineOperator<typeof config, Entry>({
   name: "window-aggregate",
@@ -119,15 +121,18 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
   config,
   // A sketch travels as its protobuf bytes; count, sum, min and max are kept beside it.
   encode: (entry) =>
-    "sketch" in entry
+    isWindow(entry) && entry.sketch
       ? { ...entry, sketch: Buffer.from(entry.sketch.toProto()).toString("base64") }
       : entry,
   decode: (json) => {
     const entry = json as Encoded;
-    return "sketch" in entry ? { ...entry, sketch: sketchFrom(entry.sketch) } : entry;
+    return "start" in entry && entry.sketch !== undefined
+      ? { ...entry, sketch: sketchFrom(entry.sketch) }
+      : (entry as Entry);
   },
   toBytes: entryBytes,
   fromBytes: entryFrom,
+  groupLabels: (cfg) => cfg.groupBy,
   partitionKey: (cfg) => {
     const wanted = new Set(cfg.metrics);
     return (sample) =>
@@ -137,6 +142,7 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
     const advance = cfg.advance ?? cfg.size;
     const wanted = new Set(cfg.metrics);
     const windowLabel = `${cfg.size / 1000}s`;
+    const percentiles = cfg.aggregates.some((a) => a.startsWith("p"));
     // JSON has no infinities: a restored clock that has not seen a sample holds null.
     const clockOf = (group: string): Clock => {
       const c = state.get(CLOCK + group) as Clock | undefined;
@@ -221,7 +227,7 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
               firstAt: sample.timestamp,
               last: sample.value,
               lastAt: sample.timestamp,
-              sketch: new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY }),
+              ...(percentiles && { sketch: new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY }) }),
             };
             track(group, key);
           }
@@ -231,7 +237,7 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
           w.max = Math.max(w.max, sample.value);
           if (sample.timestamp < w.firstAt) [w.first, w.firstAt] = [sample.value, sample.timestamp];
           if (sample.timestamp >= w.lastAt) [w.last, w.lastAt] = [sample.value, sample.timestamp];
-          w.sketch.accept(sample.value);
+          w.sketch?.accept(sample.value);
           state.set(key, w); // changed in place: written at the next commit
         }
         clock.maxEventTime = Math.max(clock.maxEventTime, sample.timestamp);
@@ -256,7 +262,7 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
 
 // Binary state, what the changelog holds: a tag byte, then float64s (±Infinity as they are).
 //   window: start count sum min max first firstAt last lastAt, then the sketch's protobuf bytes
-//           (its metric and labels are in the key: "<series key>@<start>")
+//           where percentiles are asked (its metric and labels are in the key: "<series key>@<start>")
 //   clock:  maxEventTime closedUpTo
 //   meta:   lastInputAt
 const WINDOW_TAG = 1;
@@ -275,8 +281,8 @@ const WINDOW_FIELDS = [
 ] as const;
 
 function entryBytes(entry: Entry): Buffer {
-  if ("sketch" in entry) {
-    const sketch = entry.sketch.toProto();
+  if (isWindow(entry)) {
+    const sketch = entry.sketch?.toProto() ?? new Uint8Array(0);
     const out = Buffer.allocUnsafe(1 + 8 * WINDOW_FIELDS.length + sketch.length);
     out[0] = WINDOW_TAG;
     WINDOW_FIELDS.forEach((field, i) => out.writeDoubleLE(entry[field], 1 + 8 * i));
@@ -303,7 +309,8 @@ function entryFrom(bytes: Buffer, key: string): Entry {
       const { name, labels } = parseSeriesKey(key.slice(0, key.lastIndexOf("@")));
       const window = { name, labels } as Window;
       WINDOW_FIELDS.forEach((field, i) => (window[field] = at(i)));
-      window.sketch = sketchFrom(bytes.subarray(1 + 8 * WINDOW_FIELDS.length));
+      const sketch = bytes.subarray(1 + 8 * WINDOW_FIELDS.length);
+      if (sketch.length > 0) window.sketch = sketchFrom(sketch);
       return window;
     }
     case CLOCK_TAG:

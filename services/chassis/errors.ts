@@ -14,6 +14,8 @@ export const ERROR_CODES = {
   VGL_PRODUCE_REFUSED:
     "Kafka refused a record for good (over its size limit, or its topic not writable)",
   VGL_DELIVERY_FAILED: "a notification could not be delivered to its receiver",
+  VGL_KEY_MISMATCH:
+    "a sample's label does not match its record's key, which the pipeline declares it is keyed by",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -53,4 +53,30 @@ describe("window state in the changelog", () => {
       runChain(plain, rest, () => T0).samples,
     );
   });
+
+  it("keeps no sketch where no percentile is asked, and restores such a window exactly", () => {
+    const counting = [
+      { ...steps[0]!, config: { ...steps[0]!.config, aggregates: ["count", "mean"] } },
+    ];
+    const stores = new TaskStores("changelog", 0);
+    const chain = buildChain(counting, "processors", stores);
+    const plain = buildChain(counting);
+    const first = [1, 2, 3].map((v, i) => sample(v, i * 1000));
+    runChain(chain, first, () => T0);
+    runChain(plain, first, () => T0);
+    const changes = stores.changes();
+    const window = changes.find((c) => String(c.key).includes("@"))!;
+    expect(window.value!.length).toBe(1 + 1 + 9 * 8); // marker, tag, nine numbers: no sketch
+
+    const restored = new TaskStores("changelog", 0);
+    for (const c of changes) restored.restore(String(c.key), c.value);
+    const again = buildChain(counting, "processors", restored);
+    const rest = [4, 5].map((v, i) => sample(v, 11_000 + i * 1000));
+    const out = runChain(again, rest, () => T0).samples;
+    expect(out).toEqual(runChain(plain, rest, () => T0).samples);
+    expect(out.map((s) => [s.name, s.value])).toEqual([
+      ["latency_ms_count", 3],
+      ["latency_ms_mean", 2],
+    ]);
+  });
 });
