@@ -134,6 +134,28 @@ export function seriesKey(sample: Pick<MetricSample, "name" | "labels">): string
   return `${sample.name}{${labels.join(",")}}`;
 }
 
+/**
+ * The series key of a sample's name and the `groupBy` labels it has — what
+ * `seriesKey({ name, labels: those labels })` gives — built without either object: it runs for
+ * every sample a grouping operator takes.
+ */
+export function groupKeyOf(
+  groupBy: string[],
+): (sample: Pick<MetricSample, "name" | "labels">) => string {
+  const names = [...new Set(groupBy)].sort();
+  return (sample) => {
+    let key = `${sample.name}{`;
+    let first = true;
+    for (const label of names) {
+      const value = sample.labels[label];
+      if (value === undefined) continue;
+      key += `${first ? "" : ","}${label}=${JSON.stringify(value)}`;
+      first = false;
+    }
+    return `${key}}`;
+  };
+}
+
 /** A series key back into its name and labels (the inverse of seriesKey). */
 export function parseSeriesKey(key: string): { name: string; labels: Record<string, string> } {
   if (!key.endsWith("}")) throw new Error(`not a series key: ${key.slice(0, 200)}`);

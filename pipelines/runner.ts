@@ -44,10 +44,18 @@ export function outputRecords(
     return [{ topic: pipeline.output, key, value: encode("metric-batch", { source, samples }) }];
   // By series (and, without an input record — what a tick closed — always): every window of a
   // series has the same key, so one series stays on one partition, in order.
-  const keyOf = (sample: MetricSample) =>
-    pipeline.keyBy
-      ? pipeline.keyBy.map((label) => sample.labels[label] ?? "").join("|")
-      : seriesKey({ name: "", labels: sample.labels });
+  // Samples that share a labels object (a window's aggregates) share its key: computed once.
+  const keys = new Map<Record<string, string>, string>();
+  const keyOf = (sample: MetricSample) => {
+    let key = keys.get(sample.labels);
+    if (key === undefined) {
+      key = pipeline.keyBy
+        ? pipeline.keyBy.map((label) => sample.labels[label] ?? "").join("|")
+        : seriesKey({ name: "", labels: sample.labels });
+      keys.set(sample.labels, key);
+    }
+    return key;
+  };
   return keyed(pipeline.output, source, samples, keyOf);
 }
 

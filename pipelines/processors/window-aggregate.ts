@@ -24,7 +24,7 @@ import { DDSketch } from "@datadog/sketches-js";
 import { z } from "zod";
 import type { MetricSample } from "../../schemas/types.js";
 import { duration } from "../../services/chassis/config.js";
-import { defineOperator, parseSeriesKey, seriesKey } from "../api.js";
+import { defineOperator, groupKeyOf, parseSeriesKey } from "../api.js";
 import { CLOCK, closeGroups, type GroupClock } from "../group-windows.js";
 
 const AGGREGATES = [
@@ -135,14 +135,15 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
   groupLabels: (cfg) => cfg.groupBy,
   partitionKey: (cfg) => {
     const wanted = new Set(cfg.metrics);
-    return (sample) =>
-      wanted.size > 0 && !wanted.has(sample.name) ? undefined : groupOf(cfg.groupBy, sample).key;
+    const keyOf = groupKeyOf(cfg.groupBy);
+    return (sample) => (wanted.size > 0 && !wanted.has(sample.name) ? undefined : keyOf(sample));
   },
   create: (cfg, state) => {
     const advance = cfg.advance ?? cfg.size;
     const wanted = new Set(cfg.metrics);
     const windowLabel = `${cfg.size / 1000}s`;
     const percentiles = cfg.aggregates.some((a) => a.startsWith("p"));
+    const groupOf = groupKeyOf(cfg.groupBy);
     // JSON has no infinities: a restored clock that has not seen a sample holds null.
     const clockOf = (group: string): Clock => {
       const c = state.get(CLOCK + group) as Clock | undefined;
@@ -171,6 +172,9 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
         .sort(([, a], [, b]) => a.start - b.start);
       for (const [key, w] of closing) {
         const end = w.start + cfg.size;
+        // One labels object for the window's aggregates (samples are never changed in place):
+        // keying the output by series then takes one key per window, not one per aggregate.
+        const labels = { ...w.labels, window: windowLabel };
         for (const aggregate of cfg.aggregates) {
           const v = value(w, aggregate);
           if (v === undefined) continue;
@@ -178,7 +182,7 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
             name: `${w.name}_${aggregate}`,
             value: v,
             timestamp: end,
-            labels: { ...w.labels, window: windowLabel },
+            labels,
             type: "gauge",
             unit: "",
             startTimestamp: null,
@@ -200,7 +204,7 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
           skipped += 1;
           continue;
         }
-        const { key: group, labels } = groupOf(cfg.groupBy, sample);
+        const group = groupOf(sample);
         let clock = clocks.get(group);
         if (!clock) clocks.set(group, (clock = clockOf(group)));
         const watermark = Math.max(clock.maxEventTime - cfg.allowedLateness, clock.closedUpTo);
@@ -217,7 +221,7 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
           if (!w) {
             w = {
               name: sample.name,
-              labels,
+              labels: groupLabels(cfg.groupBy, sample),
               start,
               count: 0,
               sum: 0,
@@ -337,9 +341,9 @@ function sketchFrom(proto: string | Uint8Array): DDSketch {
   return sketch;
 }
 
-/** A sample's group: its metric and the `groupBy` labels it has. */
-function groupOf(groupBy: string[], sample: MetricSample) {
+/** The `groupBy` labels a sample has: its window's labels. */
+function groupLabels(groupBy: string[], sample: MetricSample): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const l of groupBy) if (sample.labels[l] !== undefined) labels[l] = sample.labels[l];
-  return { key: seriesKey({ name: sample.name, labels }), labels };
+  return labels;
 }

@@ -10,6 +10,8 @@ import type { MetricSample } from "../../schemas/types.js";
 
 const MEASUREMENT = /[, ]/g;
 const KEY_OR_TAG = /[,= ]/g;
+/** Nothing to escape or refuse in a text without these: the common case, checked once. */
+const SPECIAL = /[,= \\\n\r]/;
 
 export const escapeMeasurement = (text: string) => text.replace(MEASUREMENT, (c) => `\\${c}`);
 export const escapeKey = (text: string) => text.replace(KEY_OR_TAG, (c) => `\\${c}`);
@@ -42,13 +44,18 @@ export function toLine(sample: MetricSample, precision: "ms" | "ns" = "ms"): Lin
     };
   }
   if (sample.name === "") return { ok: false, reason: "name: empty metric name", droppable: false };
-  const bad = unrepresentable("name", sample.name);
+  const plainName = !SPECIAL.test(sample.name);
+  const bad = plainName ? undefined : unrepresentable("name", sample.name);
   if (bad) return { ok: false, reason: bad, droppable: false };
-  let line = escapeMeasurement(sample.name);
+  let line = plainName ? sample.name : escapeMeasurement(sample.name);
   // Sorted tags: the order InfluxDB stores them in, and one series key per label set.
   for (const key of Object.keys(sample.labels).sort()) {
     const value = sample.labels[key]!;
     if (value === "") continue; // an empty label is an absent label (Prometheus semantics)
+    if (!SPECIAL.test(key) && !SPECIAL.test(value)) {
+      line += `,${key}=${value}`;
+      continue;
+    }
     const problem =
       unrepresentable(`labels.${key}`, key) ?? unrepresentable(`labels.${key}`, value);
     if (problem) return { ok: false, reason: problem, droppable: false };

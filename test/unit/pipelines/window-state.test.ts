@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseSeriesKey, seriesKey } from "../../../pipelines/api.js";
+import { groupKeyOf, parseSeriesKey, seriesKey } from "../../../pipelines/api.js";
 import { buildChain, runChain } from "../../../pipelines/chain.js";
 import type { MetricSample } from "../../../schemas/types.js";
 import { TaskStores } from "../../../services/chassis/state-store.js";
@@ -31,6 +31,16 @@ describe("window state in the changelog", () => {
     ];
     for (const series of cases) expect(parseSeriesKey(seriesKey(series))).toEqual(series);
     expect(() => parseSeriesKey("no braces")).toThrow(/not a series key/);
+  });
+
+  it("builds a group's key as the series key of its name and the grouped labels it has", () => {
+    const sample = { name: "latency_ms", labels: { ...labels, "0": "zero", other: "x" } };
+    for (const groupBy of [["zone", "host", "path"], ["path", "missing"], [], ["0", "host", "0"]]) {
+      const picked = Object.fromEntries(
+        groupBy.filter((l) => l in sample.labels).map((l) => [l, sample.labels[l as "host"]]),
+      );
+      expect(groupKeyOf(groupBy)(sample)).toBe(seriesKey({ name: sample.name, labels: picked }));
+    }
   });
 
   it("holds a window as numbers and its sketch, the labels only in the key, and restores it exactly", () => {
