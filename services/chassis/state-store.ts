@@ -48,9 +48,13 @@ export function valueFrom<V>(codec: StoreCodec<V>, key: string, bytes: Buffer): 
 
 const identity: StoreCodec<never> = { encode: (v) => v, decode: (j) => j as never };
 
+// What a commit writes: the keys changed since the last one. At that point the store's keys are
+// the changelog's, so a key created since (`fresh`) is not in the changelog: deleted again before
+// the commit — a window opened and closed within one — it leaves no record, not even a tombstone.
 export class KeyedStore<V> {
   private map = new Map<string, V>();
   private changed = new Set<string>();
+  private fresh = new Set<string>();
 
   constructor(
     readonly name: string,
@@ -64,8 +68,11 @@ export class KeyedStore<V> {
 
   /** Sets a key's value; it is written at the next commit. */
   set(key: string, value: V): void {
+    if (this.track) {
+      if (!this.map.has(key) && !this.changed.has(key)) this.fresh.add(key);
+      this.changed.add(key);
+    }
     this.map.set(key, value);
-    if (this.track) this.changed.add(key);
   }
 
   /** Marks a key changed in place, so its current value is written at the next commit. */
@@ -75,7 +82,9 @@ export class KeyedStore<V> {
 
   /** Removes a key; a tombstone is written at the next commit. */
   delete(key: string): void {
-    if (this.map.delete(key) && this.track) this.changed.add(key);
+    if (!this.map.delete(key) || !this.track) return;
+    if (this.fresh.delete(key)) this.changed.delete(key);
+    else this.changed.add(key);
   }
 
   get size(): number {
@@ -89,6 +98,7 @@ export class KeyedStore<V> {
   takeChanges(): [string, V | undefined][] {
     const out: [string, V | undefined][] = [...this.changed].map((k) => [k, this.map.get(k)]);
     this.changed.clear();
+    this.fresh.clear();
     return out;
   }
 

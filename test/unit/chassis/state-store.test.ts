@@ -20,6 +20,30 @@ describe("task state stores", () => {
     expect(stores.changes()).toEqual([]);
   });
 
+  it("write nothing for a key created and deleted between two commits, and a tombstone for one the changelog holds", () => {
+    const stores = new TaskStores("changelog", 0);
+    const windows = stores.store<number>("windows");
+    windows.set("kept", 1);
+    stores.changes();
+    windows.set("brief", 1); // opened and closed within one commit: never in the changelog
+    windows.set("brief", 2);
+    windows.delete("brief");
+    windows.delete("kept"); // in the changelog: a tombstone
+    windows.set("again", 1);
+    windows.delete("again");
+    windows.set("again", 3); // created again: its value
+    expect(stores.changes().map((r) => [r.key, r.value?.toString() ?? null])).toEqual([
+      ["windows|kept", null],
+      ["windows|again", "3"],
+    ]);
+    windows.set("kept", 4); // deleted in the last commit: new again
+    windows.delete("kept");
+    windows.delete("again");
+    expect(stores.changes().map((r) => [r.key, r.value?.toString() ?? null])).toEqual([
+      ["windows|again", null],
+    ]);
+  });
+
   it("leave out a changelog record they cannot read, name it, and restore the rest", () => {
     const unreadable: string[] = [];
     const stores = new TaskStores("changelog", 0, (key) => unreadable.push(key));
