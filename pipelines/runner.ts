@@ -97,39 +97,71 @@ interface StagePlan {
   keyedBy?: { label: string; at: number; takes: (sample: MetricSample) => boolean };
 }
 
+/** What a record's own share of a batch came to: rejected at, or late for, some step. */
+export interface RecordOutcome {
+  rejected: ChainResult["rejected"];
+  late: MetricSample[];
+}
+
 /**
- * The chain over one record's samples, checked at the grouping step: a sample it takes whose
- * `label` is not the record's key may belong to a group kept on another partition — rejected,
- * never counted into a window here.
+ * A batch of input keyed by a label every group fixes: each record's samples go through the steps
+ * before the grouping step and are checked against the record's key — a sample the grouping step
+ * takes whose label is not the key may belong to a group kept on another partition: rejected,
+ * never counted into a window — and what passes goes through the grouping step and the rest once,
+ * for the whole batch (not once per record: one close of each group's windows, one count per
+ * step). What those steps reject or find late is the record's it came from (the last record's,
+ * for a sample the steps made).
  */
-export function keyCheckedChain(
+export function keyCheckedBatch(
   run: (steps: Step[], samples: MetricSample[]) => ChainResult,
   steps: Step[],
   check: NonNullable<StagePlan["keyedBy"]>,
-  key: Buffer | string | null,
-  samples: MetricSample[],
-): ChainResult {
-  const before = run(steps.slice(0, check.at), samples);
-  const expected = key === null ? undefined : key.toString();
+  records: { key: Buffer | string | null; samples: MetricSample[] }[],
+): { samples: MetricSample[]; records: RecordOutcome[] } {
+  const head = steps.slice(0, check.at);
+  const outcomes: RecordOutcome[] = records.map(() => ({ rejected: [], late: [] }));
   const kept: MetricSample[] = [];
-  const misrouted: ChainResult["rejected"] = [];
-  for (const sample of before.samples) {
-    const value = sample.labels[check.label];
-    if (value === expected || !check.takes(sample)) kept.push(sample);
-    else
-      misrouted.push({
-        sample,
-        processor: "pipeline",
-        code: "VGL_KEY_MISMATCH",
-        reason: `label ${check.label}=${JSON.stringify(value ?? null)} is not its record's key ${JSON.stringify(expected ?? null)} (the pipeline's inputKeyedBy)`,
-      });
-  }
+  /** ends[i]: how many of `kept` came from records 0..i. */
+  const ends: number[] = [];
+  records.forEach((record, i) => {
+    const outcome = outcomes[i]!;
+    const before = head.length > 0 ? run(head, record.samples) : undefined;
+    if (before) {
+      outcome.rejected.push(...before.rejected);
+      outcome.late.push(...before.late);
+    }
+    const expected = record.key === null ? undefined : record.key.toString();
+    for (const sample of before?.samples ?? record.samples) {
+      const value = sample.labels[check.label];
+      if (value === expected || !check.takes(sample)) kept.push(sample);
+      else
+        outcome.rejected.push({
+          sample,
+          processor: "pipeline",
+          code: "VGL_KEY_MISMATCH",
+          reason: `label ${check.label}=${JSON.stringify(value ?? null)} is not its record's key ${JSON.stringify(expected ?? null)} (the pipeline's inputKeyedBy)`,
+        });
+    }
+    ends.push(kept.length);
+  });
   const after = run(steps.slice(check.at), kept);
-  return {
-    samples: after.samples,
-    rejected: [...before.rejected, ...misrouted, ...after.rejected],
-    late: [...before.late, ...after.late],
-  };
+  if (after.rejected.length > 0 || after.late.length > 0) {
+    const position = new Map(kept.map((sample, i) => [sample, i]));
+    const recordOf = (sample: MetricSample) => {
+      const at = position.get(sample);
+      if (at === undefined) return records.length - 1;
+      let [low, high] = [0, ends.length - 1];
+      while (low < high) {
+        const mid = (low + high) >> 1;
+        if (ends[mid]! > at) high = mid;
+        else low = mid + 1;
+      }
+      return low;
+    };
+    for (const r of after.rejected) outcomes[recordOf(r.sample)]!.rejected.push(r);
+    for (const sample of after.late) outcomes[recordOf(sample)]!.late.push(sample);
+  }
+  return { samples: after.samples, records: outcomes };
 }
 
 /**
@@ -254,37 +286,48 @@ export function pipelineStages(
         const outputs: OutboundRecord[] = [];
         const rejected: Rejection<MetricBatch>[] = [];
         const through: MetricSample[] = [];
-        for (const record of records) {
-          const batch = record.decoded;
-          const run = (part: Step[], samples: MetricSample[]) =>
-            runChain(part, samples, now, telemetry, () => caughtUp);
-          const result = plan.keyedBy
-            ? keyCheckedChain(run, steps, plan.keyedBy, record.key, batch.samples)
-            : run(steps, batch.samples);
-          if (plan.perBatch) for (const sample of result.samples) through.push(sample);
-          else outputs.push(...plan.emit(record.key, batch.source, result.samples));
-          if (result.late.length > 0)
+        const run = (part: Step[], samples: MetricSample[]) =>
+          runChain(part, samples, now, telemetry, () => caughtUp);
+        /** A record's late samples to the late topic, its rejected ones to the dead letters. */
+        const settle = (record: (typeof records)[number], outcome: RecordOutcome) => {
+          const { source: from } = record.decoded;
+          if (outcome.late.length > 0)
             outputs.push({
               topic: pipeline.late,
               key: record.key,
-              value: encode("metric-batch", { source: batch.source, samples: result.late }),
+              value: encode("metric-batch", { source: from, samples: outcome.late }),
             });
-          if (result.rejected.length > 0) {
-            const value = encode("metric-batch", {
-              source: batch.source,
-              samples: result.rejected.map((r) => r.sample),
-            });
-            const reasons = result.rejected.map(
-              (r) => `${r.processor}: ${r.sample.name}: ${r.reason}`,
-            );
-            rejected.push({
-              record: { ...record, value },
-              stage: `pipeline:${pipeline.name}`,
-              code: result.rejected[0]!.code,
-              message: reasonsText(reasons, 10),
-            });
+          if (outcome.rejected.length === 0) return;
+          const value = encode("metric-batch", {
+            source: from,
+            samples: outcome.rejected.map((r) => r.sample),
+          });
+          const reasons = outcome.rejected.map(
+            (r) => `${r.processor}: ${r.sample.name}: ${r.reason}`,
+          );
+          rejected.push({
+            record: { ...record, value },
+            stage: `pipeline:${pipeline.name}`,
+            code: outcome.rejected[0]!.code,
+            message: reasonsText(reasons, 10),
+          });
+        };
+        if (plan.keyedBy) {
+          const checked = keyCheckedBatch(
+            run,
+            steps,
+            plan.keyedBy,
+            records.map((r) => ({ key: r.key, samples: r.decoded.samples })),
+          );
+          records.forEach((record, i) => settle(record, checked.records[i]!));
+          for (const sample of checked.samples) through.push(sample);
+        } else
+          for (const record of records) {
+            const result = run(steps, record.decoded.samples);
+            if (plan.perBatch) for (const sample of result.samples) through.push(sample);
+            else outputs.push(...plan.emit(record.key, record.decoded.source, result.samples));
+            settle(record, result);
           }
-        }
         // A batch's samples come from many sources: what it emits is the pipeline's.
         if (through.length > 0) outputs.push(...plan.emit(null, source, through));
         return { outputs, rejected };

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { buildChain, runChain } from "../../../pipelines/chain.js";
 import { pipelineSettings } from "../../../pipelines/config.js";
-import { keyCheckedChain, stagePlans } from "../../../pipelines/runner.js";
+import { keyCheckedBatch, stagePlans } from "../../../pipelines/runner.js";
 import type { MetricSample } from "../../../schemas/types.js";
 
 const T0 = Date.parse("2026-11-25T10:00:00Z");
@@ -42,20 +42,36 @@ describe("input keyed by a label", () => {
     const [plan] = stagePlans(pipeline({ inputKeyedBy: "host" }));
     const steps = buildChain(plan!.steps);
     const run = (part: typeof steps, samples: MetricSample[]) => runChain(part, samples, () => T0);
-    const result = keyCheckedChain(run, steps, plan!.keyedBy!, Buffer.from("a"), [
-      sample("a", 1),
-      sample("b", 2),
-      sample("b", 3, 0, "not_windowed"), // not taken by the window: its label does not matter
-      sample("a", 4, 11_000), // closes a's first window
+    const result = keyCheckedBatch(run, steps, plan!.keyedBy!, [
+      { key: Buffer.from("a"), samples: [sample("a", 1), sample("b", 2)] },
+      // Not taken by the window: its label does not matter.
+      { key: "b", samples: [sample("b", 3), sample("a", 5, 0, "not_windowed")] },
+      { key: "a", samples: [sample("a", 4, 11_000)] }, // closes a's first window
     ]);
-    expect(result.rejected.map((r) => [r.sample.value, r.code, r.processor])).toEqual([
-      [2, "VGL_KEY_MISMATCH", "pipeline"],
+    expect(result.records.map((r) => r.rejected.map((x) => [x.sample.value, x.code]))).toEqual([
+      [[2, "VGL_KEY_MISMATCH"]],
+      [],
+      [],
     ]);
-    expect(result.rejected[0]!.reason).toBe(
+    expect(result.records[0]!.rejected[0]!.reason).toBe(
       `label host="b" is not its record's key "a" (the pipeline's inputKeyedBy)`,
     );
     expect(result.samples.map((s) => [s.name, s.labels.host, s.value])).toEqual([
       ["gpu_util_count", "a", 1],
     ]);
+  });
+
+  it("runs the grouping step once for the whole batch, and gives each late sample back to its record", () => {
+    const [plan] = stagePlans(pipeline({ inputKeyedBy: "host" }));
+    const steps = buildChain(plan!.steps);
+    const run = (part: typeof steps, samples: MetricSample[]) => runChain(part, samples, () => T0);
+    const result = keyCheckedBatch(run, steps, plan!.keyedBy!, [
+      { key: "a", samples: [sample("a", 1), sample("a", 2, 1_000)] },
+      { key: "b", samples: [sample("b", 7)] },
+      { key: "a", samples: [sample("a", 3, 21_000)] }, // a's watermark past its first window
+      { key: "a", samples: [sample("a", 9, 2_000)] }, // late: that window closed in this batch
+    ]);
+    expect(result.samples.map((s) => [s.labels.host, s.value])).toEqual([["a", 2]]);
+    expect(result.records.map((r) => r.late.map((s) => s.value))).toEqual([[], [], [], [9]]);
   });
 });
