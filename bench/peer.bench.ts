@@ -241,7 +241,10 @@ async function runVigil(
     } as never,
   });
   const profile = process.env.VIGIL_PEER_PROFILE;
-  const nodeArgs = profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [];
+  const nodeArgs = [
+    ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : []),
+    ...(process.env.VIGIL_PEER_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+  ];
   const running = specs.map((spec) => launch({ ...spec, nodeArgs }, dir));
   try {
     await Promise.all(running.map(ready));

@@ -1,7 +1,10 @@
 // window-aggregate: event-time windows (tumbling, or hopping when `advance` < `size`) per metric
 // and group of labels, emitting count, sum, min, max, mean, last, rate and percentiles when a
 // window closes. Percentiles come from DDSketch (relative accuracy 1%), which merges, so partial
-// aggregates combine exactly as sketches.
+// aggregates combine exactly as sketches. A window keeps its first values as they are and makes
+// its sketch only past RAW_VALUES of them, or when it closes: the same values into the same
+// sketch give the same percentiles, and a window of a few samples costs a few numbers, not a
+// sketch's bins (hundreds, for values spread over decades), in memory and in the changelog.
 //
 // Watermark (per group) = the group's newest event time − `allowedLateness`; a window closes once
 // its end is at or before its group's watermark — or, when the input is read to its end and no sample has arrived for
@@ -54,7 +57,8 @@ interface Window {
   firstAt: number;
   last: number;
   lastAt: number;
-  /** Only where a percentile is asked. */
+  /** Only where a percentile is asked: the values while few, then a sketch of them. */
+  values?: number[];
   sketch?: DDSketch;
 }
 
@@ -62,6 +66,18 @@ interface Window {
 type Clock = GroupClock;
 
 const RELATIVE_ACCURACY = 0.01;
+const RAW_VALUES = 64;
+
+/** The window's sketch, made from its values if it has none yet. */
+function sketchOf(window: Window): DDSketch | undefined {
+  if (window.values) {
+    const sketch = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
+    for (const v of window.values) sketch.accept(v);
+    window.sketch = sketch;
+    window.values = undefined;
+  }
+  return window.sketch;
+}
 
 const config = z
   .strictObject({
@@ -106,7 +122,7 @@ function value(window: Window, aggregate: Aggregate): number | undefined {
         ? (window.last - window.first) / ((window.lastAt - window.firstAt) / 1000)
         : undefined;
     default:
-      return window.sketch?.getValueAtQuantile(Number(aggregate.slice(1)) / 100);
+      return sketchOf(window)?.getValueAtQuantile(Number(aggregate.slice(1)) / 100);
   }
 }
 
@@ -231,7 +247,7 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
               firstAt: sample.timestamp,
               last: sample.value,
               lastAt: sample.timestamp,
-              ...(percentiles && { sketch: new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY }) }),
+              ...(percentiles && { values: [] }),
             };
             track(group, key);
           }
@@ -241,7 +257,10 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
           w.max = Math.max(w.max, sample.value);
           if (sample.timestamp < w.firstAt) [w.first, w.firstAt] = [sample.value, sample.timestamp];
           if (sample.timestamp >= w.lastAt) [w.last, w.lastAt] = [sample.value, sample.timestamp];
-          w.sketch?.accept(sample.value);
+          if (w.values) {
+            w.values.push(sample.value);
+            if (w.values.length > RAW_VALUES) sketchOf(w);
+          } else w.sketch?.accept(sample.value);
           state.set(key, w); // changed in place: written at the next commit
         }
         clock.maxEventTime = Math.max(clock.maxEventTime, sample.timestamp);
@@ -267,11 +286,13 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
 // Binary state, what the changelog holds: a tag byte, then float64s (±Infinity as they are).
 //   window: start count sum min max first firstAt last lastAt, then the sketch's protobuf bytes
 //           where percentiles are asked (its metric and labels are in the key: "<series key>@<start>")
+//   window with its values: the same nine, then the values
 //   clock:  maxEventTime closedUpTo
 //   meta:   lastInputAt
 const WINDOW_TAG = 1;
 const CLOCK_TAG = 2;
 const META_TAG = 3;
+const VALUES_TAG = 4;
 const WINDOW_FIELDS = [
   "start",
   "count",
@@ -286,11 +307,14 @@ const WINDOW_FIELDS = [
 
 function entryBytes(entry: Entry): Buffer {
   if (isWindow(entry)) {
-    const sketch = entry.sketch?.toProto() ?? new Uint8Array(0);
-    const out = Buffer.allocUnsafe(1 + 8 * WINDOW_FIELDS.length + sketch.length);
-    out[0] = WINDOW_TAG;
+    const head = 1 + 8 * WINDOW_FIELDS.length;
+    const values = entry.values;
+    const sketch = values ? undefined : (entry.sketch?.toProto() ?? new Uint8Array(0));
+    const out = Buffer.allocUnsafe(head + (values ? 8 * values.length : sketch!.length));
+    out[0] = values ? VALUES_TAG : WINDOW_TAG;
     WINDOW_FIELDS.forEach((field, i) => out.writeDoubleLE(entry[field], 1 + 8 * i));
-    out.set(sketch, 1 + 8 * WINDOW_FIELDS.length);
+    if (values) values.forEach((v, i) => out.writeDoubleLE(v, head + 8 * i));
+    else out.set(sketch!, head);
     return out;
   }
   if ("maxEventTime" in entry) {
@@ -309,12 +333,15 @@ function entryBytes(entry: Entry): Buffer {
 function entryFrom(bytes: Buffer, key: string): Entry {
   const at = (i: number) => bytes.readDoubleLE(1 + 8 * i);
   switch (bytes[0]) {
-    case WINDOW_TAG: {
+    case WINDOW_TAG:
+    case VALUES_TAG: {
       const { name, labels } = parseSeriesKey(key.slice(0, key.lastIndexOf("@")));
       const window = { name, labels } as Window;
       WINDOW_FIELDS.forEach((field, i) => (window[field] = at(i)));
-      const sketch = bytes.subarray(1 + 8 * WINDOW_FIELDS.length);
-      if (sketch.length > 0) window.sketch = sketchFrom(sketch);
+      const rest = bytes.subarray(1 + 8 * WINDOW_FIELDS.length);
+      if (bytes[0] === VALUES_TAG)
+        window.values = Array.from({ length: rest.length / 8 }, (_, i) => rest.readDoubleLE(8 * i));
+      else if (rest.length > 0) window.sketch = sketchFrom(rest);
       return window;
     }
     case CLOCK_TAG:

@@ -1,3 +1,4 @@
+import { DDSketch } from "@datadog/sketches-js";
 import { describe, expect, it } from "vitest";
 import { groupKeyOf, parseSeriesKey, seriesKey } from "../../../pipelines/api.js";
 import { buildChain, runChain } from "../../../pipelines/chain.js";
@@ -43,7 +44,7 @@ describe("window state in the changelog", () => {
     }
   });
 
-  it("holds a window as numbers and its sketch, the labels only in the key, and restores it exactly", () => {
+  it("holds a window as numbers and its values or sketch, the labels only in the key, and restores it exactly", () => {
     const stores = new TaskStores("changelog", 0);
     const chain = buildChain(steps, "processors", stores);
     const plain = buildChain(steps);
@@ -88,5 +89,45 @@ describe("window state in the changelog", () => {
       ["latency_ms_count", 3],
       ["latency_ms_mean", 2],
     ]);
+  });
+
+  it("keeps a few values as they are and a sketch past 64, restores either, and gives a sketch's percentiles", () => {
+    const percentiles = [
+      { ...steps[0]!, config: { ...steps[0]!.config, aggregates: ["count", "p50", "p99"] } },
+    ];
+    const values = Array.from({ length: 100 }, (_, i) => ((i * 7919) % 1009) / 10 + 0.1);
+    const all = values.map((v, i) => sample(v, i * 50)); // 100 samples within one 10 s window
+    const plain = buildChain(percentiles);
+    runChain(plain, all, () => T0);
+    const closing = [sample(1, 10_000)];
+    const expected = runChain(plain, closing, () => T0).samples;
+
+    const sketch = new DDSketch({ relativeAccuracy: 0.01 });
+    for (const v of values) sketch.accept(v);
+    expect(expected.map((s) => s.value)).toEqual([
+      100,
+      sketch.getValueAtQuantile(0.5),
+      sketch.getValueAtQuantile(0.99),
+    ]);
+
+    // Restored from the changelog after 30 samples (its values) and after 80 (its sketch).
+    let stores = new TaskStores("changelog", 0);
+    let chain = buildChain(percentiles, "processors", stores);
+    const tags: number[] = [];
+    for (const [from, to] of [
+      [0, 30],
+      [30, 80],
+      [80, 100],
+    ] as const) {
+      runChain(chain, all.slice(from, to), () => T0);
+      const changes = stores.changes();
+      tags.push(changes.find((c) => String(c.key).includes("@"))!.value![1]!);
+      const next = new TaskStores("changelog", 0);
+      for (const c of changes) next.restore(String(c.key), c.value);
+      stores = next;
+      chain = buildChain(percentiles, "processors", stores);
+    }
+    expect(tags).toEqual([4, 1, 1]); // values, then a sketch
+    expect(runChain(chain, closing, () => T0).samples).toEqual(expected);
   });
 });
