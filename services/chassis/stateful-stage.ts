@@ -98,6 +98,8 @@ interface Task<S> {
 }
 
 const OFFSETS = "~offsets";
+const laterOffset = (covered: string | undefined, next: string) =>
+  covered !== undefined && BigInt(covered) > BigInt(next) ? covered : next;
 /** A task whose input was never fetched since it opened counts as caught up after this long. */
 const FIRST_FETCH_MS = 10_000;
 
@@ -245,7 +247,17 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
         [...records, ...changes],
         input && {
           groupId,
-          inputs: [{ topic: input.topic, partition: input.partition, offset: input.nextOffset }],
+          inputs: [
+            {
+              topic: input.topic,
+              partition: input.partition,
+              // What the state covers (never less than the batch: the group's offset never back).
+              offset: laterOffset(
+                t.loaded?.stores.store<string>(OFFSETS).get(input.topic),
+                input.nextOffset,
+              ),
+            },
+          ],
         },
       );
     } catch (error) {
@@ -329,7 +341,9 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
       };
       return deliver(t, result, context, true);
     }
-    covered.set(context.topic, context.nextOffset);
+    // Never back: a batch wholly before what the state covers (redelivered from a stale committed
+    // offset) leaves it where it is — set to the batch's end, the next batch would run again.
+    covered.set(context.topic, laterOffset(covered.get(context.topic), context.nextOffset));
     return deliver(t, result, context, false);
   }
 
@@ -378,7 +392,8 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
   ) {
     if (reload) {
       const { stores } = await load(t, context.heartbeat);
-      stores.store<string>(OFFSETS).set(context.topic, context.nextOffset);
+      const covered = stores.store<string>(OFFSETS);
+      covered.set(context.topic, laterOffset(covered.get(context.topic), context.nextOffset));
     }
     const rejected = [...context.undecodable, ...(result.rejected ?? [])];
     const letters = rejected.map((r) =>

@@ -10,7 +10,14 @@ import { seriesKey } from "../../pipelines/api.js";
 import { decode } from "../../schemas/codec.js";
 import type { Alert } from "../../schemas/types.js";
 import { uniqueName } from "./clients.js";
-import { consumedAll, readTopic, spawnService, waitFor, type ChildService } from "./kafka.js";
+import {
+  consumedAll,
+  readTopic,
+  spawnService,
+  waitFor,
+  type ChildService,
+  type ReadRecord,
+} from "./kafka.js";
 import {
   alertEvents,
   comparable,
@@ -180,11 +187,15 @@ export async function scalingRun(
       const regrouped = await readTopic(kafka, repartition);
       // The re-keying stage, exactly once: every sample sent is on the re-keyed topic once.
       const times = new Map<string, number>();
-      const tally = (records: { value: Buffer | null }[], by: number) => {
+      /** Where each sample is: "in p0@12" (the input), "re-keyed p3@40" — for a difference. */
+      const where = new Map<string, string[]>();
+      const tally = (records: ReadRecord[], by: number) => {
         for (const record of records)
           for (const s of decode("metric-batch", record.value).samples) {
             const key = `${seriesKey(s)}@${s.timestamp}`;
             times.set(key, (times.get(key) ?? 0) + by);
+            const at = `${by > 0 ? "in" : "re-keyed"} p${record.partition}@${record.offset}`;
+            where.set(key, [...(where.get(key) ?? []), at]);
           }
       };
       tally(await readTopic(kafka, clean), 1);
@@ -193,7 +204,7 @@ export async function scalingRun(
         .filter(([, n]) => n !== 0)
         .map(
           ([key, n]) =>
-            `${key}: re-keyed ${n > 0 ? `${n} time(s) too few` : `${-n} time(s) too many`}`,
+            `${key}: re-keyed ${n > 0 ? `${n} time(s) too few` : `${-n} time(s) too many`} (${where.get(key)!.join(", ")})`,
         );
       const offline = offlineRecompute(regrouped, [{ name: "window-aggregate", config: WINDOW }]);
       const closed = new Map(

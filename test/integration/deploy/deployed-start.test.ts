@@ -80,6 +80,7 @@ describe("services started from their Kubernetes deploy", () => {
         VIGIL__NOTIFIER__LOG: topics.log,
         VIGIL__NOTIFIER__SILENCES: topics.silences,
         VIGIL__NOTIFIER__ACKS: topics.acks,
+        VIGIL__NOTIFIER__REMEDIATION: topics.remediation,
       },
     });
     const notifier: Service = await startNotifier(settings);
