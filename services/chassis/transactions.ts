@@ -7,6 +7,8 @@
 // previous owner's producer and aborts its open transaction before the new owner reads state.
 import { CompressionTypes, type Kafka, type Producer } from "kafkajs";
 import type { ServiceMetrics } from "./metrics.js";
+import { groupBy } from "./group.js";
+import { partitionOf } from "./partition.js";
 import { chunked, topicMessages, type OutboundRecord } from "./producer.js";
 
 export interface InputOffset {
@@ -42,6 +44,35 @@ export async function transactionalWriter(
     retry: { initialRetryTime: 10, maxRetryTime: 2_000, retries: 10 },
   });
   await producer.connect();
+  const partitionCounts = new Map<string, number>();
+  /** The records by topic-partition, each placed where kafkajs's default partitioner would put it. */
+  async function byPartition(records: OutboundRecord[]): Promise<OutboundRecord[][]> {
+    const unknown = [
+      ...new Set(records.filter((r) => r.partition === undefined).map((r) => r.topic)),
+    ].filter((topic) => !partitionCounts.has(topic));
+    if (unknown.length > 0) {
+      const admin = kafka.admin();
+      try {
+        await admin.connect();
+        const { topics } = await admin.fetchTopicMetadata({ topics: unknown });
+        for (const t of topics) partitionCounts.set(t.name, t.partitions.length);
+      } catch {
+        // A topic that is not there: its records go as they are, for the send to refuse.
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+    }
+    let spread = 0;
+    const placed = records.map((r) => {
+      const count = partitionCounts.get(r.topic);
+      if (r.partition !== undefined || count === undefined) return r;
+      return {
+        ...r,
+        partition: r.key === null ? spread++ % count : partitionOf(r.key, count),
+      };
+    });
+    return [...groupBy(placed, (r) => `${r.topic}\u0000${r.partition ?? "any"}`).values()];
+  }
   // kafkajs initialises the transactional id at the first transaction, not at connect: begin and
   // abort one now, so the earlier producer of this id is fenced and its open transaction aborted
   // (and its commit's markers written) before the caller reads any state. Without it, a task
@@ -57,12 +88,19 @@ export async function transactionalWriter(
         // (groupMessagesPerPartition copies the list per message): a commit that changed 15 000
         // keys spent most of its CPU there. Bounded sends keep it linear, and each partition's
         // record batch under the broker's limit.
-        for (const chunk of chunked(records))
-          await transaction.sendBatch({
-            acks: -1,
-            compression: CompressionTypes.GZIP,
-            topicMessages: topicMessages(chunk),
-          });
+        //
+        // And one partition per send: kafkajs retries a send by the broker that has not answered
+        // yet, so when a partition's leader acknowledged and then moved (killed) while another
+        // broker of the same send failed, the retry wrote that partition's records again, under
+        // new sequence numbers, into the same transaction — a batch written twice (found by the
+        // leader-failover fault test: 60 records at consecutive offsets, one producer epoch).
+        for (const part of await byPartition(records))
+          for (const chunk of chunked(part))
+            await transaction.sendBatch({
+              acks: -1,
+              compression: CompressionTypes.GZIP,
+              topicMessages: topicMessages(chunk),
+            });
         if (offsets && offsets.inputs.length > 0)
           await transaction.sendOffsets({
             consumerGroupId: offsets.groupId,
