@@ -52,14 +52,25 @@ export async function transactionalWriter(
     ].filter((topic) => !partitionCounts.has(topic));
     if (unknown.length > 0) {
       const admin = kafka.admin();
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await admin.connect();
-        const { topics } = await admin.fetchTopicMetadata({ topics: unknown });
+        // Bounded like a send: a broker out of reach fails the transaction, retried by the stage.
+        const lookup = (async () => {
+          await admin.connect();
+          return admin.fetchTopicMetadata({ topics: unknown });
+        })();
+        lookup.catch(() => undefined); // answered after the time is up: nobody waits for it
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error("topic metadata: no answer in 5 s")), 5_000);
+        });
+        const { topics } = await Promise.race([lookup, late]);
         for (const t of topics) partitionCounts.set(t.name, t.partitions.length);
-      } catch {
+      } catch (error) {
         // A topic that is not there: its records go as they are, for the send to refuse.
+        if ((error as { type?: string }).type !== "UNKNOWN_TOPIC_OR_PARTITION") throw error;
       } finally {
-        await admin.disconnect().catch(() => undefined);
+        clearTimeout(timer);
+        void admin.disconnect().catch(() => undefined);
       }
     }
     let spread = 0;
