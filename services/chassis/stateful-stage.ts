@@ -32,7 +32,7 @@ import {
   type InboundRecord,
   type Rejection,
 } from "./consumer.js";
-import { committedOffsets } from "./committed-offsets.js";
+import { cover, coverFromGroup, laterOffset } from "./covered-offsets.js";
 import { copartitionedAssigner } from "./copartitioned-assigner.js";
 import { ensureInternalTopics } from "./internal-topics.js";
 import { permanentProduceError, ProduceRefused } from "./kafka-errors.js";
@@ -98,8 +98,6 @@ interface Task<S> {
 }
 
 const OFFSETS = "~offsets";
-const laterOffset = (covered: string | undefined, next: string) =>
-  covered !== undefined && BigInt(covered) > BigInt(next) ? covered : next;
 /** A task whose input was never fetched since it opened counts as caught up after this long. */
 const FIRST_FETCH_MS = 10_000;
 
@@ -205,23 +203,16 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
         if (beat) clearInterval(beat);
       }
     }
-    // What the changelog does not say the last commit covered (a stage without one; one whose
-    // changelog predates it), the group's committed offsets do. Read now — after this task's
-    // writer initialised its transactional id, so the id's last transaction is complete and its
-    // offsets visible — they are stable, unlike those the consumer fetched when it joined
-    // (kafkajs cannot ask for stable offsets): a join right after a commit, or a commit whose
-    // answer was lost, would otherwise run a batch twice.
+    // What the changelog does not say the last commit covered, the group's committed offsets do
+    // (read after this task's writer initialised its id: see covered-offsets.ts).
     const covered = stores.store<string>(OFFSETS);
-    const unknown = options.topics.filter((topic) => covered.get(topic) === undefined);
-    if (unknown.length > 0)
-      try {
-        for (const [topic, offset] of await committedOffsets(kafka, groupId, unknown, t.partition))
-          covered.set(topic, offset);
-      } catch (error) {
-        throw new RetryableError(
-          `cannot read the committed offsets of ${groupId} partition ${t.partition}: ${(error as Error).message}`,
-        );
-      }
+    try {
+      await coverFromGroup(covered, kafka, groupId, options.topics, t.partition);
+    } catch (error) {
+      throw new RetryableError(
+        `cannot read the committed offsets of ${groupId} partition ${t.partition}: ${(error as Error).message}`,
+      );
+    }
     t.loaded = { stores, state: options.open(stores, t.partition) };
     metrics.stateRestores.observe((now() - started) / 1000);
     if (stores.size > 0)
@@ -343,7 +334,7 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
     }
     // Never back: a batch wholly before what the state covers (redelivered from a stale committed
     // offset) leaves it where it is — set to the batch's end, the next batch would run again.
-    covered.set(context.topic, laterOffset(covered.get(context.topic), context.nextOffset));
+    cover(covered, context.topic, context.nextOffset);
     return deliver(t, result, context, false);
   }
 
@@ -392,8 +383,7 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
   ) {
     if (reload) {
       const { stores } = await load(t, context.heartbeat);
-      const covered = stores.store<string>(OFFSETS);
-      covered.set(context.topic, laterOffset(covered.get(context.topic), context.nextOffset));
+      cover(stores.store<string>(OFFSETS), context.topic, context.nextOffset);
     }
     const rejected = [...context.undecodable, ...(result.rejected ?? [])];
     const letters = rejected.map((r) =>
