@@ -15,6 +15,7 @@ function withoutZeroNanos(batch: MetricBatch): void {
 
 const MAGIC = 0;
 const HEADER_BYTES = 5;
+let scratch = Buffer.allocUnsafe(1 << 16);
 
 export type DecodeErrorCode =
   | "VGL_DECODE_EMPTY"
@@ -57,9 +58,15 @@ export function encode<S extends Subject>(
   version: SchemaVersion = latest(subject),
 ): Buffer {
   const type = avroType(version);
-  let body: Buffer;
+  // Written straight after the framing into a scratch buffer (grown when too small), then copied
+  // out once: toBuffer would copy the body, and the framing copy it again.
+  let end: number;
   try {
-    body = type.toBuffer(value);
+    for (;;) {
+      end = type.encode(value, scratch, HEADER_BYTES);
+      if (end >= 0) break;
+      scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, scratch.length - end));
+    }
   } catch {
     // Validate only on failure: it costs as much as encoding, and says which field is wrong.
     const problems: string[] = [];
@@ -71,10 +78,10 @@ export function encode<S extends Subject>(
       `${subject} v${version.version} cannot encode it: ${problems.slice(0, 3).join("; ")}`,
     );
   }
-  const framed = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+  const framed = Buffer.allocUnsafe(end);
+  scratch.copy(framed, 0, 0, end);
   framed.writeUInt8(MAGIC, 0);
   framed.writeUInt32BE(version.id, 1);
-  body.copy(framed, HEADER_BYTES);
   return framed;
 }
 

@@ -50,17 +50,25 @@ export function avroType(version: SchemaVersion): avro.Type {
   return type;
 }
 
+const byId = new Map(SCHEMA_VERSIONS.map((v) => [v.id, v]));
+
 export function versionById(id: number): SchemaVersion | undefined {
-  return SCHEMA_VERSIONS.find((v) => v.id === id);
+  return byId.get(id);
 }
 
 export function versionsOf(subject: Subject): SchemaVersion[] {
   return SCHEMA_VERSIONS.filter((v) => v.subject === subject).sort((a, b) => a.version - b.version);
 }
 
+const latestBySubject = new Map<Subject, SchemaVersion>();
+
+/** The newest version of a subject (asked for every record encoded or decoded: looked up once). */
 export function latest(subject: Subject): SchemaVersion {
-  const all = versionsOf(subject);
-  const last = all[all.length - 1];
-  if (!last) throw new Error(`no schema registered for subject "${subject}"`);
+  let last = latestBySubject.get(subject);
+  if (!last) {
+    last = versionsOf(subject).at(-1);
+    if (!last) throw new Error(`no schema registered for subject "${subject}"`);
+    latestBySubject.set(subject, last);
+  }
   return last;
 }

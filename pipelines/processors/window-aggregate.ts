@@ -1,10 +1,10 @@
 // window-aggregate: event-time windows (tumbling, or hopping when `advance` < `size`) per metric
 // and group of labels, emitting count, sum, min, max, mean, last, rate and percentiles when a
-// window closes. Percentiles come from DDSketch (relative accuracy 1%), which merges, so partial
-// aggregates combine exactly as sketches. A window keeps its first values as they are and makes
-// its sketch only past RAW_VALUES of them, or when it closes: the same values into the same
-// sketch give the same percentiles, and a window of a few samples costs a few numbers, not a
-// sketch's bins (hundreds, for values spread over decades), in memory and in the changelog.
+// window closes. A window keeps its first values as they are: while it has at most RAW_VALUES of
+// them its percentiles are exact (the value at rank floor(q × (n − 1)), the rank DDSketch uses),
+// and it costs a few numbers, not a sketch's bins (hundreds, for values spread over decades), in
+// memory, in the changelog and in CPU. Past RAW_VALUES it makes a DDSketch (relative accuracy 1%)
+// of them, which merges, so partial aggregates combine exactly as sketches.
 //
 // Watermark (per group) = the group's newest event time − `allowedLateness`; a window closes once
 // its end is at or before its group's watermark — or, when the input is read to its end and no sample has arrived for
@@ -68,6 +68,16 @@ type Clock = GroupClock;
 const RELATIVE_ACCURACY = 0.01;
 const RAW_VALUES = 64;
 
+/** The window's percentile `q`: exact from its values while it keeps them, else its sketch's. */
+function quantile(window: Window, q: number): number | undefined {
+  const values = window.values;
+  if (values && values.length > 0 && !values.some(Number.isNaN)) {
+    const sorted = values.length === 1 ? values : Float64Array.from(values).sort();
+    return sorted[Math.floor(q * (values.length - 1))];
+  }
+  return sketchOf(window)?.getValueAtQuantile(q);
+}
+
 /** The window's sketch, made from its values if it has none yet. */
 function sketchOf(window: Window): DDSketch | undefined {
   if (window.values) {
@@ -122,7 +132,7 @@ function value(window: Window, aggregate: Aggregate): number | undefined {
         ? (window.last - window.first) / ((window.lastAt - window.firstAt) / 1000)
         : undefined;
     default:
-      return sketchOf(window)?.getValueAtQuantile(Number(aggregate.slice(1)) / 100);
+      return quantile(window, Number(aggregate.slice(1)) / 100);
   }
 }
 
@@ -161,7 +171,7 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
     const percentiles = cfg.aggregates.some((a) => a.startsWith("p"));
     const groupOf = groupKeyOf(cfg.groupBy);
     // JSON has no infinities: a restored clock that has not seen a sample holds null.
-    const clockOf = (group: string): Clock => {
+    const storedClock = (group: string): Clock => {
       const c = state.get(CLOCK + group) as Clock | undefined;
       return {
         maxEventTime: c?.maxEventTime ?? -Infinity,
@@ -177,25 +187,63 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
     };
     for (const [key] of state.entries())
       if (!key.startsWith("~")) track(key.slice(0, key.lastIndexOf("@")), key);
+    /**
+     * Per group, what its last sample touched — its clock and newest window, and the batch that
+     * last marked them — so a sample of a window already taken this batch costs one lookup, not a
+     * key built and five map operations. The window is the store's own object (changed in place,
+     * set once a batch: the commit after the batch writes its value then).
+     */
+    interface Slot {
+      clock: Clock;
+      batch: number;
+      key?: string;
+      start?: number;
+      window?: Window;
+      marked?: number;
+    }
+    const slots = new Map<string, Slot>();
+    let batch = 0;
+    const slotOf = (group: string): Slot => {
+      let slot = slots.get(group);
+      if (!slot) slots.set(group, (slot = { clock: storedClock(group), batch: 0 }));
+      return slot;
+    };
+    /** A group's clock: one object from its first use, the one the store holds once written. */
+    const clockOf = (group: string): Clock => slotOf(group).clock;
+
+    /** Output names per metric: `<metric>_<aggregate>`, built once. */
+    const names = new Map<string, string[]>();
+    const outputNames = (metric: string) => {
+      let found = names.get(metric);
+      if (!found) {
+        if (names.size >= 10_000) names.clear(); // bounded, whatever the names
+        names.set(metric, (found = cfg.aggregates.map((a) => `${metric}_${a}`)));
+      }
+      return found;
+    };
 
     /** Closes the group's windows that end at or before `upTo`, oldest first. */
     function close(group: string, upTo: number, clock: Clock, out: MetricSample[]): void {
       const keys = open.get(group);
       if (!keys) return;
-      const closing = [...keys]
-        .map((key) => [key, state.get(key) as Window] as const)
-        .filter(([, w]) => w !== undefined && w.start + cfg.size <= upTo)
-        .sort(([, a], [, b]) => a.start - b.start);
+      const closing: [string, Window][] = [];
+      for (const key of keys) {
+        const w = state.get(key) as Window | undefined;
+        if (w !== undefined && w.start + cfg.size <= upTo) closing.push([key, w]);
+      }
+      if (closing.length > 1) closing.sort(([, a], [, b]) => a.start - b.start);
+      const slot = slots.get(group);
       for (const [key, w] of closing) {
         const end = w.start + cfg.size;
         // One labels object for the window's aggregates (samples are never changed in place):
         // keying the output by series then takes one key per window, not one per aggregate.
         const labels = { ...w.labels, window: windowLabel };
-        for (const aggregate of cfg.aggregates) {
+        const named = outputNames(w.name);
+        cfg.aggregates.forEach((aggregate, i) => {
           const v = value(w, aggregate);
-          if (v === undefined) continue;
+          if (v === undefined) return;
           out.push({
-            name: `${w.name}_${aggregate}`,
+            name: named[i]!,
             value: v,
             timestamp: end,
             labels,
@@ -203,15 +251,42 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
             unit: "",
             startTimestamp: null,
           });
-        }
+        });
         state.delete(key);
         keys.delete(key);
+        if (slot?.window === w) slot.window = slot.key = slot.start = undefined;
         clock.closedUpTo = Math.max(clock.closedUpTo, end);
       }
       if (keys.size === 0) open.delete(group);
     }
 
+    /** Adds a sample to its window `start` of `group` (made when it has none). */
+    function add(group: string, start: number, key: string, sample: MetricSample): Window {
+      let w = state.get(key) as Window | undefined;
+      if (!w) {
+        w = {
+          name: sample.name,
+          labels: groupLabels(cfg.groupBy, sample),
+          start,
+          count: 0,
+          sum: 0,
+          min: Infinity,
+          max: -Infinity,
+          first: sample.value,
+          firstAt: sample.timestamp,
+          last: sample.value,
+          lastAt: sample.timestamp,
+          ...(percentiles && { values: [] }),
+        };
+        track(group, key);
+      }
+      take(w, sample);
+      state.set(key, w); // changed in place: written at the next commit
+      return w;
+    }
+
     return (samples, context) => {
+      batch += 1;
       const late: MetricSample[] = [];
       const clocks = new Map<string, Clock>();
       let skipped = 0;
@@ -221,8 +296,12 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
           continue;
         }
         const group = groupOf(sample);
-        let clock = clocks.get(group);
-        if (!clock) clocks.set(group, (clock = clockOf(group)));
+        const slot = slotOf(group);
+        const clock = slot.clock;
+        if (slot.batch !== batch) {
+          slot.batch = batch;
+          clocks.set(group, clock);
+        }
         const watermark = Math.max(clock.maxEventTime - cfg.allowedLateness, clock.closedUpTo);
         const newestStart = Math.floor(sample.timestamp / advance) * advance;
         if (newestStart + cfg.size <= watermark) {
@@ -230,39 +309,24 @@ export const windowAggregate = defineOperator<typeof config, Entry>({
           context.count("late");
           continue;
         }
-        for (let start = newestStart; start > sample.timestamp - cfg.size; start -= advance) {
-          if (start + cfg.size <= watermark) continue; // this hop has closed; newer ones still take it
-          const key = `${group}@${start}`;
-          let w = state.get(key) as Window | undefined;
-          if (!w) {
-            w = {
-              name: sample.name,
-              labels: groupLabels(cfg.groupBy, sample),
-              start,
-              count: 0,
-              sum: 0,
-              min: Infinity,
-              max: -Infinity,
-              first: sample.value,
-              firstAt: sample.timestamp,
-              last: sample.value,
-              lastAt: sample.timestamp,
-              ...(percentiles && { values: [] }),
-            };
-            track(group, key);
+        if (slot.window !== undefined && slot.start === newestStart) {
+          take(slot.window, sample);
+          if (slot.marked !== batch) {
+            state.set(slot.key!, slot.window);
+            slot.marked = batch;
           }
-          w.count += 1;
-          w.sum += sample.value;
-          w.min = Math.min(w.min, sample.value);
-          w.max = Math.max(w.max, sample.value);
-          if (sample.timestamp < w.firstAt) [w.first, w.firstAt] = [sample.value, sample.timestamp];
-          if (sample.timestamp >= w.lastAt) [w.last, w.lastAt] = [sample.value, sample.timestamp];
-          if (w.values) {
-            w.values.push(sample.value);
-            if (w.values.length > RAW_VALUES) sketchOf(w);
-          } else w.sketch?.accept(sample.value);
-          state.set(key, w); // changed in place: written at the next commit
+        } else {
+          const key = `${group}@${newestStart}`;
+          const w = add(group, newestStart, key, sample);
+          [slot.key, slot.start, slot.window, slot.marked] = [key, newestStart, w, batch];
         }
+        // Hopping windows: the older ones that still cover the sample.
+        for (
+          let start = newestStart - advance;
+          start > sample.timestamp - cfg.size;
+          start -= advance
+        )
+          if (start + cfg.size > watermark) add(group, start, `${group}@${start}`, sample);
         clock.maxEventTime = Math.max(clock.maxEventTime, sample.timestamp);
       }
       if (skipped > 0) context.count("not_selected", skipped);
@@ -366,6 +430,21 @@ function sketchFrom(proto: string | Uint8Array): DDSketch {
   sketch.zeroCount = read.zeroCount;
   sketch.count = read.count;
   return sketch;
+}
+
+/** Counts a sample into its window. */
+function take(w: Window, sample: MetricSample): void {
+  const v = sample.value;
+  w.count += 1;
+  w.sum += v;
+  if (v < w.min) w.min = v;
+  if (v > w.max) w.max = v;
+  if (sample.timestamp < w.firstAt) [w.first, w.firstAt] = [v, sample.timestamp];
+  if (sample.timestamp >= w.lastAt) [w.last, w.lastAt] = [v, sample.timestamp];
+  if (w.values) {
+    w.values.push(v);
+    if (w.values.length > RAW_VALUES) sketchOf(w);
+  } else w.sketch?.accept(v);
 }
 
 /** The `groupBy` labels a sample has: its window's labels. */

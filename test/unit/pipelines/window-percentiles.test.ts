@@ -42,6 +42,33 @@ describe("window percentiles", () => {
     }
   });
 
+  it("are exact while a window holds 64 values or fewer", () => {
+    const values = [7.25, 1.5, 300, 42, 42, 0.001, 19, 1_000_000, 8, 3.5];
+    const samples: MetricSample[] = values.map((value, i) => ({
+      name: "lat",
+      value,
+      timestamp: T0 + i * 1000,
+      labels: {},
+      type: "gauge",
+      unit: "",
+      startTimestamp: null,
+    }));
+    const chain = buildChain([
+      {
+        name: "window-aggregate",
+        config: { size: "1m", idleTimeout: "1s", aggregates: ["p50", "p90", "p99"] },
+      },
+    ]);
+    runChain(chain, samples, () => T0);
+    const { samples: out } = runChain(chain, [], () => T0 + 120_000);
+    expect(out.map((s) => [s.name, s.value])).toEqual([
+      ["lat_p50", exact(values, 0.5)],
+      ["lat_p90", exact(values, 0.9)],
+      ["lat_p99", exact(values, 0.99)],
+    ]);
+    expect(out.map((s) => s.value)).toEqual([8, 300, 300]);
+  });
+
   it("puts a sample into every hopping window that covers it", () => {
     const chain = buildChain([
       {

@@ -77,6 +77,25 @@ describe("schema evolution", () => {
 });
 
 describe("record framing", () => {
+  it("gives back, field for field, records far larger than the encoder's first buffer, and small ones after them", () => {
+    const samples = (n: number): MetricBatch["samples"] =>
+      Array.from({ length: n }, (_, i) => ({
+        name: `gpu_metric_${i % 17}`,
+        value: i / 7,
+        timestamp: 1_700_000_000_000 + i,
+        labels: { host: `node-${i}`, gpu: String(i % 8), note: "é ✓".repeat(i % 5) },
+        type: "gauge",
+        unit: "",
+        startTimestamp: null,
+      }));
+    for (const n of [1, 20_000, 3, 70_000, 0]) {
+      const batch = { source: `s${n}`, samples: samples(n) };
+      const bytes = encode("metric-batch", batch);
+      expect(bytes.length).toBeGreaterThan(n * 20);
+      expect(decode("metric-batch", bytes)).toEqual(batch);
+    }
+  });
+
   it("says which schema version wrote each record, in the first five bytes", () => {
     const bytes = encode("metric-batch", { source: "s", samples: [] });
     expect([...bytes.subarray(0, 5)]).toEqual([0, 0, 0, 0, latest("metric-batch").id]);
