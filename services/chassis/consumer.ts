@@ -135,8 +135,18 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
     allowAutoTopicCreation: false,
     ...(options.partitionAssigners && { partitionAssigners: options.partitionAssigners }),
   });
+  let crashed: string | undefined;
   consumer.on(consumer.events.CONNECT, () => (connected = true));
   consumer.on(consumer.events.DISCONNECT, () => (connected = false));
+  // kafkajs restarts a consumer that crashed on a retriable error (a broker restarted, say) by
+  // disconnecting and starting it again — without emitting CONNECT: joining the group is what says
+  // it is connected again, or /readyz would stay red for good on a consumer at work. One that
+  // crashed for good stays not ready, saying why.
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    connected = false;
+    if (!payload.restart) crashed = payload.error.message;
+    log.error({ err: payload.error, restart: payload.restart }, "consumer crashed");
+  });
   consumer.on(consumer.events.REBALANCING, () => {
     // Eager rebalancing: every partition is revoked until the group settles again.
     owned = new Set();
@@ -156,6 +166,7 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
       ),
     );
     joined = true;
+    connected = true;
     log.info({ assignment: [...owned] }, "partitions assigned");
   });
 
@@ -403,6 +414,7 @@ export function createBatchConsumer<T>(options: BatchConsumerOptions<T>): BatchC
       await queue.onIdle();
     },
     notReady() {
+      if (crashed !== undefined) return `consumer stopped for good: ${crashed}`;
       if (!connected) return "not connected to Kafka";
       for (const [at, { since, reason }] of stalled)
         if (now() - since >= settings.stallAfter)

@@ -30,7 +30,8 @@ function unrepresentable(where: string, text: string): string | undefined {
 function timestampOf(sample: MetricSample, precision: "ms" | "ns"): string {
   const ms = Math.trunc(sample.timestamp);
   if (precision === "ms") return String(ms);
-  if (ms >= 0) return `${ms}${String(sample.nanos ?? 0).padStart(6, "0")}`;
+  const nanos = sample.nanos ?? 0;
+  if (ms >= 0) return nanos === 0 ? `${ms}000000` : `${ms}${String(nanos).padStart(6, "0")}`;
   return String(BigInt(ms) * 1_000_000n + BigInt(sample.nanos ?? 0));
 }
 
@@ -49,7 +50,9 @@ export function toLine(sample: MetricSample, precision: "ms" | "ns" = "ms"): Lin
   if (bad) return { ok: false, reason: bad, droppable: false };
   let line = plainName ? sample.name : escapeMeasurement(sample.name);
   // Sorted tags: the order InfluxDB stores them in, and one series key per label set.
-  for (const key of Object.keys(sample.labels).sort()) {
+  const keys = Object.keys(sample.labels);
+  if (keys.length > 1) keys.sort();
+  for (const key of keys) {
     const value = sample.labels[key]!;
     if (value === "") continue; // an empty label is an absent label (Prometheus semantics)
     if (!SPECIAL.test(key) && !SPECIAL.test(value)) {

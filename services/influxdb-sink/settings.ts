@@ -17,6 +17,8 @@ export const influxSettings = z.strictObject({
   maxBytes: z.number().int().min(1024).max(50_000_000).default(2_000_000),
   /** Request bodies above this many bytes are gzipped. */
   gzipThreshold: z.number().int().min(0).default(1_000),
+  /** zlib level of those bodies: 1 (the default) costs under a third of 6's CPU for ~5 % more bytes. */
+  gzipLevel: z.number().int().min(1).max(9).default(1),
 });
 
 export const influxSinkSettings = baseSettings.extend({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { MetricSample } from "../../../schemas/types.js";
 import { toLine } from "../../../services/influxdb-sink/line-protocol.js";
-import { chunk } from "../../../services/influxdb-sink/writer.js";
+import { chunk, retryAfterMs } from "../../../services/influxdb-sink/writer.js";
 
 const sample = (over: Partial<MetricSample>): MetricSample => ({
   name: "gpu_temperature_celsius",
@@ -84,5 +84,23 @@ describe("write requests", () => {
       [4, 5],
     ]);
     expect(chunk(["x".repeat(100)], 10, 10)).toEqual([[0, 1]]); // one oversize line still goes alone
+  });
+});
+
+describe("Retry-After from InfluxDB", () => {
+  const now = Date.parse("2026-12-04T00:00:00Z");
+
+  it("reads delta seconds as seconds, not milliseconds", () => {
+    expect(retryAfterMs("30", now)).toBe(30_000);
+  });
+
+  it("reads an HTTP date as the time left until it", () => {
+    expect(retryAfterMs("Fri, 04 Dec 2026 00:00:05 GMT", now)).toBe(5_000);
+  });
+
+  it("ignores a missing, past or unreadable value", () => {
+    expect(retryAfterMs(undefined, now)).toBeUndefined();
+    expect(retryAfterMs("Thu, 03 Dec 2026 23:00:00 GMT", now)).toBeUndefined();
+    expect(retryAfterMs("soon", now)).toBeUndefined();
   });
 });
