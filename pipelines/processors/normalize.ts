@@ -2,7 +2,7 @@
 // names (invalid characters → "_", optionally lower case), and samples in a configured unit are
 // converted, their unit and name suffix rewritten (e.g. milliseconds → seconds, _ms → _seconds).
 import { z } from "zod";
-import { labelNameOf, metricNameOf } from "../../schemas/names.js";
+import { LABEL_NAME, labelNameOf, METRIC_NAME, metricNameOf } from "../../schemas/names.js";
 import { defineFunction } from "../api.js";
 
 const conversion = z.strictObject({
@@ -46,22 +46,40 @@ export const normalize = defineFunction({
     units: z.array(conversion).default(DEFAULT_UNITS),
   }),
   process(samples, config) {
+    const { lowercase, units } = config;
     return {
+      // A sample already named validly, in no unit to convert, passes as it is: no copy.
       samples: samples.map((sample) => {
-        let name = metricNameOf(sample.name, config.lowercase);
+        let name = validName(sample.name, lowercase);
         let { value, unit } = sample;
-        const rule = config.units.find((u) => u.from === unit);
+        const rule = units.length > 0 ? units.find((u) => u.from === unit) : undefined;
         if (rule) {
           value *= rule.factor;
           unit = rule.to;
           if (rule.suffix && name.endsWith(rule.suffix[0]))
             name = name.slice(0, -rule.suffix[0].length) + rule.suffix[1];
         }
-        const labels = Object.fromEntries(
-          Object.entries(sample.labels).map(([k, v]) => [labelNameOf(k, config.lowercase), v]),
-        );
+        const labels = labelsNamed(sample.labels, lowercase);
+        if (name === sample.name && !rule && labels === sample.labels) return sample;
         return { ...sample, name, value, unit, labels };
       }),
     };
   },
 });
+
+const validName = (name: string, lowercase: boolean) =>
+  METRIC_NAME.test(name) && (!lowercase || name === name.toLowerCase())
+    ? name
+    : metricNameOf(name, lowercase);
+
+/** `labels` itself when every name is valid already, else a copy with valid names. */
+function labelsNamed(labels: Record<string, string>, lowercase: boolean) {
+  let valid = true;
+  for (const key in labels)
+    if (!LABEL_NAME.test(key) || (lowercase && key !== key.toLowerCase())) {
+      valid = false;
+      break;
+    }
+  if (valid) return labels;
+  return Object.fromEntries(Object.entries(labels).map(([k, v]) => [labelNameOf(k, lowercase), v]));
+}

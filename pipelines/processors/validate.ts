@@ -36,6 +36,17 @@ const config = z.strictObject({
 });
 
 const WEEK = 7 * 24 * 3_600_000;
+
+/** The first label name that is not valid, and the first name (metric or label) over the limit. */
+function checkNames(sample: MetricSample, maxLength: number) {
+  let badLabel: string | undefined;
+  let long = sample.name.length > maxLength ? sample.name : undefined;
+  for (const name in sample.labels) {
+    if (badLabel === undefined && !LABEL_NAME.test(name)) badLabel = name;
+    if (long === undefined && name.length > maxLength) long = name;
+  }
+  return { badLabel, long };
+}
 const sourceOf = (sample: MetricSample) => sample.labels.host ?? sample.labels.instance ?? "";
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -58,10 +69,7 @@ export const validate: ProcessorSpec<typeof config> = {
           rejected.push({ sample, code: "VGL_VALIDATE", reason });
         const timely: MetricSample[] = [];
         for (const sample of samples) {
-          const badLabel = Object.keys(sample.labels).find((name) => !LABEL_NAME.test(name));
-          const long = [sample.name, ...Object.keys(sample.labels)].find(
-            (name) => name.length > settings.maxNameLength,
-          );
+          const { badLabel, long } = checkNames(sample, settings.maxNameLength);
           if (long !== undefined)
             reject(
               sample,
