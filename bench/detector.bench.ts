@@ -9,6 +9,7 @@ import { decode, encode } from "../schemas/codec.js";
 import type { MetricSample } from "../schemas/types.js";
 import { TaskStores } from "../services/chassis/state-store.js";
 import { DetectionEngine, type Track } from "../services/detector/engine.js";
+import { trackCodec } from "../services/detector/track-codec.js";
 import { startDetector } from "../services/detector/main.js";
 import { parseRules } from "../services/detector/rules/load.js";
 import { detectorSettings } from "../services/detector/settings.js";
@@ -64,7 +65,7 @@ export function detectorBench(): void {
   const engine = new DetectionEngine(
     rules,
     { resendEvery: 300_000, maxTracks: 10_000_000 },
-    stores.store<Track>("tracks"),
+    stores.store<Track>("tracks", trackCodec),
   );
   const rounds = Array.from({ length: 25 }, (_, t) => round(t));
   for (const samples of rounds.slice(0, 5)) engine.observe(samples, T0); // warm-up

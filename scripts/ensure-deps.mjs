@@ -27,7 +27,7 @@ if (!upToDate) {
   );
 }
 
-// kafkajs's read_committed filter, fixed (scripts/patch-kafkajs.mjs; a no-op once done).
+// Vigil's changes to kafkajs (scripts/patch-kafkajs.mjs; a no-op once done).
 const patched = spawnSync(process.execPath, [join(root, "scripts", "patch-kafkajs.mjs")], {
   stdio: "inherit",
 });

@@ -18,6 +18,7 @@ import type { OutboundRecord } from "../chassis/producer.js";
 import { isMain, runMain, startService, type Service } from "../chassis/service.js";
 import { createStatefulStage, type StatefulStage } from "../chassis/stateful-stage.js";
 import { DetectionEngine, type Track } from "./engine.js";
+import { trackCodec } from "./track-codec.js";
 import { detectorSettings, type DetectorSettings } from "./settings.js";
 
 export async function startDetector(
@@ -85,7 +86,7 @@ export async function startDetector(
       new DetectionEngine(
         rules,
         { resendEvery: cfg.resendEvery, maxTracks: cfg.maxTracks, count },
-        stores.store<Track>("tracks"),
+        stores.store<Track>("tracks", trackCodec),
       ),
     process: (engine, records, { partition }) => {
       const events: Alert[] = [];

@@ -7,6 +7,7 @@ import { TaskStores } from "../../../services/chassis/state-store.js";
 import { DetectionEngine, type Track } from "../../../services/detector/engine.js";
 import { fingerprint } from "../../../services/detector/lifecycle.js";
 import { parseRules } from "../../../services/detector/rules/load.js";
+import { trackCodec } from "../../../services/detector/track-codec.js";
 
 const T0 = Date.UTC(2026, 10, 25);
 const S = 1000;
@@ -24,7 +25,7 @@ function engineWith(rule: string, resendEvery = Infinity, stores = new TaskStore
       maxTracks: 100,
       count: (reason, n = 1) => (counted[reason] = (counted[reason] ?? 0) + n),
     },
-    stores.store<Track>("tracks"),
+    stores.store<Track>("tracks", trackCodec),
   );
   return { engine, counted, stores };
 }
@@ -186,6 +187,17 @@ describe("the alert lifecycle", () => {
       const second = engineWith(rule, Infinity, restored).engine;
       expect([...before, ...run(second, points.slice(cut))]).toEqual(whole);
     }
+  });
+
+  it("continues from tracks an earlier version wrote to its changelog as JSON", () => {
+    const rule = `    when: "> 10"\n    consecutive: 2`;
+    const first = engineWith(rule);
+    run(first.engine, [[0, 11]]);
+    const restored = new TaskStores("changelog", 0);
+    for (const [key, track] of first.stores.store<Track>("tracks").entries())
+      restored.restore(`tracks|${key}`, Buffer.from(JSON.stringify(track)));
+    // The second breach in a row fires: the streak of the first came back from the JSON value.
+    expect(run(engineWith(rule, Infinity, restored).engine, [[10, 11]])).toEqual(["10:firing"]);
   });
 
   it("skips a sample it has already judged (a redelivery) and counts it", () => {
