@@ -99,6 +99,14 @@ export const kafkaSettings = z.strictObject({
   compression: z.enum(["none", "gzip"]).default("gzip"),
 });
 
+/**
+ * A stateful stage's fetch bounds: larger than a plain consumer's, as each commit writes every key
+ * its batch changed (a window's clock and its open windows) — a key many records change is
+ * written once per MiB of input, not once per 128 KiB. Peer bench, agg job: 8.6 → 5.5
+ * CPU-µs/sample for 586 → 822 MiB; 128 KiB batches wrote ~1.2 changelog records per input sample.
+ */
+export const stageFetch = { maxBytesPerPartition: 1_048_576, maxBytes: 2_097_152 };
+
 export const consumerSettings = z.strictObject({
   groupId: z.string().min(1),
   topics: z.array(z.string().min(1)).min(1),
