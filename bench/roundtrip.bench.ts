@@ -6,7 +6,7 @@ import { Consumer, MessagesStreamModes, Producer } from "@platformatic/kafka";
 import type { Kafka } from "kafkajs";
 import { decode, encode } from "../schemas/codec.js";
 import type { MetricBatch } from "../schemas/types.js";
-import { createBatchConsumer } from "../services/chassis/consumer.js";
+import { createProcessingLoop } from "../services/chassis/processing-loop.js";
 import { createLogger } from "../services/chassis/logger.js";
 import { createMetrics } from "../services/chassis/metrics.js";
 import { createProducer } from "../services/chassis/producer.js";
@@ -61,7 +61,7 @@ async function vigilRuntime(kafka: Kafka, data: Load, label: string): Promise<vo
   const finished = new Promise<void>((resolve) => (done = resolve));
   let joined!: () => void;
   const ready = new Promise<void>((resolve) => (joined = resolve));
-  const consumer = createBatchConsumer<MetricBatch>({
+  const consumer = createProcessingLoop<MetricBatch>({
     kafka,
     producer,
     settings: consumerSettings.parse({

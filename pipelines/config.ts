@@ -10,7 +10,7 @@
 import { z } from "zod";
 import { TOPICS } from "../schemas/topics.js";
 import { duration } from "../services/chassis/config.js";
-import { baseSettings } from "../services/chassis/settings.js";
+import { baseSettings, processing } from "../services/chassis/settings.js";
 import { buildChain, ChainConfigError, stepSchema } from "./chain.js";
 import { processorNamed } from "./registry.js";
 
@@ -46,6 +46,11 @@ export const pipelineSchema = z
      * start), so restarts and rebalances change no result.
      */
     stateful: z.boolean().default(true),
+    /**
+     * exactly_once: each batch's outputs, state and offsets in one transaction. at_least_once:
+     * sent, then committed — cheaper; a crash between the two may emit a batch's outputs twice.
+     */
+    processing: processing.default("exactly_once"),
     /**
      * Where a pipeline with a grouping operator (window-aggregate) re-keys its input by group
      * before the state, so one group's samples meet on one partition. Created at start if missing.

@@ -13,7 +13,7 @@
 // rebalance changes no result.
 import { decode, encode } from "../schemas/codec.js";
 import type { MetricBatch, MetricSample } from "../schemas/types.js";
-import type { Rejection } from "../services/chassis/consumer.js";
+import type { Rejection } from "../services/chassis/processing-loop.js";
 import { reasonsText } from "../services/chassis/dead-letter.js";
 import { groupBy } from "../services/chassis/group.js";
 import type { OutboundRecord } from "../services/chassis/producer.js";
@@ -278,16 +278,23 @@ export function pipelineStages(
       topics: plan.inputs,
       ...(stateful && { changelog: `${plan.groupId}-changelog` }),
       deadLetterTopic,
+      processing: pipeline.processing,
       concurrency: pipeline.concurrency,
       sessionTimeout: pipeline.sessionTimeout,
       decode: (_topic, value) => decode("metric-batch", value),
       open: (stores) => buildChain(plan.steps, "processors", stores, plan.first),
-      process: (steps, records, { caughtUp }) => {
+      process: (steps, records, { caughtUp, now: at }) => {
         const outputs: OutboundRecord[] = [];
         const rejected: Rejection<MetricBatch>[] = [];
         const through: MetricSample[] = [];
         const run = (part: Step[], samples: MetricSample[]) =>
-          runChain(part, samples, now, telemetry, () => caughtUp);
+          runChain(
+            part,
+            samples,
+            () => at,
+            telemetry,
+            () => caughtUp,
+          );
         /** A record's late samples to the late topic, its rejected ones to the dead letters. */
         const settle = (record: (typeof records)[number], outcome: RecordOutcome) => {
           const { source: from } = record.decoded;
@@ -336,8 +343,18 @@ export function pipelineStages(
       ...(plan.steps.some(isOperator) && {
         tick: {
           every: pipeline.tick,
-          run: (steps, { caughtUp }) =>
-            plan.emit(null, source, runChain(steps, [], now, telemetry, () => caughtUp).samples),
+          run: (steps, { caughtUp, now: at }) =>
+            plan.emit(
+              null,
+              source,
+              runChain(
+                steps,
+                [],
+                () => at,
+                telemetry,
+                () => caughtUp,
+              ).samples,
+            ),
         },
       }),
       now,

@@ -1,15 +1,12 @@
 // The service chassis: one call gives a service its logger, self-metrics, health endpoint,
-// Kafka producer, optional at-least-once consumer, and a graceful shutdown on SIGTERM/SIGINT
-// that drains in-flight batches and commits within a deadline.
+// Kafka producer, optional consumer on the one processing loop — at least once, or exactly once
+// (a stage without state: a transaction per batch) as its `processing` setting says — and a
+// graceful shutdown on SIGTERM/SIGINT that drains in-flight batches and commits within a deadline.
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Kafka } from "kafkajs";
-import {
-  createBatchConsumer,
-  type BatchConsumer,
-  type BatchHandler,
-  type ConsumerHooks,
-} from "./consumer.js";
+import { createProcessingLoop, type BatchHandler, type ConsumerHooks } from "./processing-loop.js";
+import { createStatefulStage, type StatefulStage } from "./stateful-stage.js";
 import { startHealthServer, type HealthOptions, type HealthServer } from "./http.js";
 import { createKafka } from "./kafka.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -50,7 +47,7 @@ export interface Service {
   logger: Logger;
   metrics: ServiceMetrics;
   producer: OutputProducer;
-  consumer?: BatchConsumer;
+  consumer?: StatefulStage;
   http: HealthServer;
   stop(): Promise<void>;
 }
@@ -71,20 +68,38 @@ export async function startService<T = unknown>(options: ServiceOptions<T>): Pro
     : direct;
   await producer.connect();
 
-  const consumer =
-    options.consume &&
-    createBatchConsumer<T>({
-      kafka,
-      producer,
-      settings: options.consume.settings,
-      deadLetterTopic: settings.topics.deadLetter,
-      decode: options.consume.decode,
-      handler: options.consume.handler,
-      metrics,
-      logger,
-      ...(options.now && { now: options.now }),
-      ...(options.consume.hooks && { hooks: options.consume.hooks }),
-    });
+  const consume = options.consume;
+  const consumer: StatefulStage | undefined =
+    consume?.settings.processing === "exactly_once"
+      ? createStatefulStage<T, undefined>({
+          service: { kafka, metrics, logger, producer },
+          name,
+          groupId: consume.settings.groupId,
+          topics: consume.settings.topics,
+          deadLetterTopic: settings.topics.deadLetter,
+          processing: "exactly_once",
+          concurrency: consume.settings.concurrency,
+          sessionTimeout: consume.settings.sessionTimeout,
+          fetch: consume.settings,
+          decode: consume.decode,
+          open: () => undefined,
+          process: (_, records, context) => consume.handler(records, context),
+          ...(consume.hooks && { hooks: consume.hooks }),
+          ...(options.now && { now: options.now }),
+        })
+      : consume &&
+        createProcessingLoop<T>({
+          kafka,
+          producer,
+          settings: consume.settings,
+          deadLetterTopic: settings.topics.deadLetter,
+          decode: consume.decode,
+          handler: consume.handler,
+          metrics,
+          logger,
+          ...(options.now && { now: options.now }),
+          ...(consume.hooks && { hooks: consume.hooks }),
+        });
 
   const http = await startHealthServer({
     host: settings.http.host,

@@ -107,9 +107,18 @@ export const kafkaSettings = z.strictObject({
  */
 export const stageFetch = { maxBytesPerPartition: 1_048_576, maxBytes: 2_097_152 };
 
+/**
+ * The guarantee of a consuming service: at_least_once sends a batch's outputs (acks=all), then
+ * commits its offsets — a crash between the two writes them again (sinks write idempotently);
+ * exactly_once writes outputs, dead letters, state and offsets in one Kafka transaction per task.
+ */
+export const processing = z.enum(["at_least_once", "exactly_once"]);
+export type Processing = z.infer<typeof processing>;
+
 export const consumerSettings = z.strictObject({
   groupId: z.string().min(1),
   topics: z.array(z.string().min(1)).min(1),
+  processing: processing.default("at_least_once"),
   /** Batches processed at once across partitions; one partition never has two in flight. */
   concurrency: z.number().int().min(1).max(64).default(2),
   /**

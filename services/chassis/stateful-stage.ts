@@ -19,19 +19,27 @@
 //   not hold it yet) takes that offset from the group's committed offsets, read when the task
 //   opens — after its writer initialised the transactional id: the last commit complete, visible.
 // * Restoring task p reads only changelog partition p (compacted: the latest value of each key).
+// * The guarantee is the `processing` setting: exactly_once (the default) as above;
+//   at_least_once sends the same records without a transaction and then commits the offsets —
+//   cheaper, and a crash between the two may write a batch's outputs again.
+// * Batches run on the chassis's one processing loop (processing-loop.ts), which decodes,
+//   dead-letters and sets refused records aside; this file gives it the task's turns.
 // * `tick` gives each task processing time (windows of quiet sources close, `for` timers run);
 //   what it produces is committed the same way, so a failed write loses nothing: the state that
 //   produced it is restored and produces it again.
 import PQueue from "p-queue";
-import { deadLetterOf, deadLetterRecord } from "./dead-letter.js";
 import { errorCodeOf, RetryableError } from "./errors.js";
 import {
-  createBatchConsumer,
+  createProcessingLoop,
+  sendOrRefuse,
   type BatchConsumer,
   type BatchContext,
+  type CommitPoint,
+  type ConsumerHooks,
+  type HandlerResult,
   type InboundRecord,
-  type Rejection,
-} from "./consumer.js";
+  type Processing,
+} from "./processing-loop.js";
 import { cover, coverFromGroup, laterOffset } from "./covered-offsets.js";
 import { copartitionedAssigner } from "./copartitioned-assigner.js";
 import { ensureInternalTopics } from "./internal-topics.js";
@@ -40,13 +48,13 @@ import { every, type Periodic } from "./periodic.js";
 import type { OutboundRecord } from "./producer.js";
 import { latestByKey } from "./read-to-end.js";
 import type { Service } from "./service.js";
-import { consumerSettings, stageFetch } from "./settings.js";
+import { consumerSettings, stageFetch, type Processing as Guarantee } from "./settings.js";
 import { TaskStores } from "./state-store.js";
 import { transactionalWriter, type TransactionalWriter } from "./transactions.js";
 
 export interface StageContext {
   partition: number;
-  /** Processing time, injected. */
+  /** Processing time, injected: when the batch (or the tick) began. */
   now: number;
   /**
    * Every input partition of the task is read to its end (as of the last fetch): a quiet task is
@@ -55,13 +63,13 @@ export interface StageContext {
   caughtUp: boolean;
 }
 
-export interface StageResult<T> {
-  outputs: OutboundRecord[];
-  rejected?: Rejection<T>[];
-}
+/** What processing a batch gives: the batch's own context besides. */
+export type BatchStageContext = StageContext & BatchContext;
+
+export type StageResult<T> = HandlerResult<T>;
 
 export interface StatefulStageOptions<T, S> {
-  service: Service;
+  service: Pick<Service, "kafka" | "metrics" | "logger" | "producer">;
   /** Names the stage in logs and metrics. */
   name: string;
   groupId: string;
@@ -69,12 +77,22 @@ export interface StatefulStageOptions<T, S> {
   /** Compacted changelog topic of the stage's stores; none: a stateless stage (still exactly once). */
   changelog?: string;
   deadLetterTopic: string;
+  /** The guarantee: exactly_once unless said. */
+  processing?: Guarantee;
   concurrency?: number;
   sessionTimeout?: number;
+  /** Called once a batch's outputs are written, before its offsets are committed (tests). */
+  hooks?: ConsumerHooks;
+  /** Fetch bounds; a stage's (stageFetch) unless said. */
+  fetch?: { maxBytesPerPartition: number; maxBytes: number };
   decode: (topic: string, value: Buffer | null) => T;
   /** The task's state over its stores (as restored from the changelog). */
   open: (stores: TaskStores, partition: number) => S;
-  process: (state: S, records: InboundRecord<T>[], context: StageContext) => StageResult<T>;
+  process: (
+    state: S,
+    records: InboundRecord<T>[],
+    context: BatchStageContext,
+  ) => StageResult<T> | Promise<StageResult<T>>;
   tick?: { every: number; run: (state: S, context: StageContext) => OutboundRecord[] };
   /** Keys of a task's state, for the vigil_state_keys gauge. */
   size?: (state: S) => number;
@@ -91,7 +109,8 @@ interface Task<S> {
   partition: number;
   /** The entry of `tasks` this task was made for: only it may be removed on the task's behalf. */
   entry?: Promise<Task<S>>;
-  writer: TransactionalWriter;
+  /** exactly_once: the task's transactional writer. */
+  writer?: TransactionalWriter;
   turns: PQueue;
   openedAt: number;
   loaded?: { stores: TaskStores; state: S };
@@ -104,30 +123,53 @@ const FIRST_FETCH_MS = 10_000;
 export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): StatefulStage {
   const { service, groupId } = options;
   const { kafka, metrics } = service;
+  const exactlyOnce = (options.processing ?? "exactly_once") === "exactly_once";
   const now = options.now ?? Date.now;
   const log = service.logger.child({ stage: options.name });
   const tasks = new Map<number, Promise<Task<S>>>();
   let seenAssignment: ReadonlySet<string> | undefined;
   let ticker: Periodic | undefined;
 
-  const consumer: BatchConsumer = createBatchConsumer<T>({
+  const processing: Processing<T> = {
+    async turn(partition, work) {
+      // A task that cannot start (its transactional id not initialised yet: a broker still
+      // loading its transaction coordinator) is the transport's fault, never the batch's: retried.
+      const t = await task(partition).catch((error: Error) => {
+        throw new RetryableError(
+          `task ${partition} of ${options.name} cannot start: ${error.message}`,
+        );
+      });
+      return (await t.turns.add(async () => {
+        if (!isCurrent(t))
+          throw new RetryableError(`task ${t.partition} was dropped; starting it again`);
+        return work({
+          handle: (records, context) => handle(t, records, context),
+          commit: (records, at) => commitBatch(t, records, at),
+        });
+      })) as Awaited<ReturnType<typeof work>>;
+    },
+  };
+
+  const consumer: BatchConsumer = createProcessingLoop<T>({
     kafka,
     producer: service.producer,
     settings: consumerSettings.parse({
       groupId,
       topics: options.topics,
+      processing: exactlyOnce ? "exactly_once" : "at_least_once",
       ...(options.concurrency && { concurrency: options.concurrency }),
       ...(options.sessionTimeout && { sessionTimeout: options.sessionTimeout }),
-      ...stageFetch,
+      maxBytesPerPartition: (options.fetch ?? stageFetch).maxBytesPerPartition,
+      maxBytes: (options.fetch ?? stageFetch).maxBytes,
     }),
     deadLetterTopic: options.deadLetterTopic,
     decode: options.decode,
-    handler: (records, context) => handleBatch(records, context),
+    processing,
+    ...(options.hooks && { hooks: options.hooks }),
     metrics,
     logger: log,
     now,
     partitionAssigners: [copartitionedAssigner],
-    transactional: true,
   });
 
   function assignedPartitions(): number[] {
@@ -149,7 +191,7 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
 
   async function close(task: Task<S>): Promise<void> {
     await task.turns.onIdle();
-    await task.writer.close().catch(() => undefined);
+    await task.writer?.close().catch(() => undefined);
   }
 
   function task(partition: number): Promise<Task<S>> {
@@ -158,9 +200,13 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
     if (!found) {
       // Initialising the transactional id fences the partition's previous owner and aborts its
       // open transaction, so the changelog read next is final.
-      found = transactionalWriter(kafka, `${groupId}-${partition}`, metrics).then((writer) => ({
+      found = (
+        exactlyOnce
+          ? transactionalWriter(kafka, `${groupId}-${partition}`, metrics)
+          : Promise.resolve(undefined)
+      ).then((writer) => ({
         partition,
-        writer,
+        ...(writer && { writer }),
         turns: new PQueue({ concurrency: 1 }),
         openedAt: now(),
       }));
@@ -178,9 +224,8 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
   function drop(t: Task<S>): void {
     if (t.entry !== undefined && tasks.get(t.partition) === t.entry) tasks.delete(t.partition);
     t.loaded = undefined;
-    void t.writer.close().catch(() => undefined);
+    void t.writer?.close().catch(() => undefined);
   }
-
   async function load(t: Task<S>, heartbeat?: () => Promise<void>) {
     if (t.loaded) return t.loaded;
     const started = now();
@@ -231,38 +276,48 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
     });
   }
 
-  /** Commits what a turn produced with the changed keys (and offsets); on failure drops the task. */
-  async function commit(t: Task<S>, records: OutboundRecord[], input?: BatchContext<T>) {
+  /**
+   * Writes what a turn produced with the changed keys — and, for a batch, its offsets: in one
+   * transaction (exactly_once), or sent and then committed through the group (at_least_once). On
+   * failure the task's state is dropped, to be restored from the changelog.
+   */
+  async function commit(t: Task<S>, records: OutboundRecord[], at?: CommitPoint) {
     const changes = t.loaded?.stores.changes() ?? [];
+    let done = true;
     try {
-      await t.writer.commit(
-        [...records, ...changes],
-        input && {
-          groupId,
-          inputs: [
-            {
-              topic: input.topic,
-              partition: input.partition,
-              // What the state covers (never less than the batch: the group's offset never back).
-              offset: laterOffset(
-                t.loaded?.stores.store<string>(OFFSETS).get(input.topic),
-                input.nextOffset,
-              ),
-            },
-          ],
-        },
-      );
+      if (t.writer)
+        await t.writer.commit(
+          [...records, ...changes],
+          at && {
+            groupId,
+            inputs: [
+              {
+                topic: at.topic,
+                partition: at.partition,
+                // What the state covers (never less than the batch: the group's offset never back).
+                offset: laterOffset(
+                  t.loaded?.stores.store<string>(OFFSETS).get(at.topic),
+                  at.nextOffset,
+                ),
+              },
+            ],
+          },
+          at && (() => options.hooks?.beforeCommit?.(at.topic, at.partition, at.nextOffset)),
+        );
+      else await sendOrRefuse(service.producer, [...records, ...changes]);
     } catch (error) {
       const refused = permanentProduceError(error);
-      const message = `transaction of ${options.name} partition ${t.partition} failed: ${(error as Error).message}`;
+      const message = `${exactlyOnce ? "transaction" : "commit"} of ${options.name} partition ${t.partition} failed: ${(error as Error).message}`;
       if (refused) {
-        // The transaction is aborted and the writer still ours: only the state is restored.
+        // Nothing was committed (a transaction aborts) and the writer is still ours: only the
+        // state is restored.
         t.loaded = undefined;
         throw new ProduceRefused(refused, message);
       }
       drop(t);
       throw new RetryableError(message);
     }
+    if (!t.writer && at) done = await at.commitOffset();
     metrics.changelogRecords.inc({ stage: options.name }, changes.length);
     let bytes = 0;
     for (const c of changes) bytes += String(c.key).length + (c.value?.length ?? 0);
@@ -272,53 +327,26 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
         { stage: options.name, partition: String(t.partition) },
         options.size(t.loaded.state),
       );
+    return done;
   }
 
-  async function handleBatch(records: InboundRecord<T>[], context: BatchContext<T>) {
-    // A task that cannot start (its transactional id not initialised yet: a broker still loading
-    // its transaction coordinator) is the transport's fault, never the batch's: retried.
-    const t = await task(context.partition).catch((error: Error) => {
-      throw new RetryableError(
-        `task ${context.partition} of ${options.name} cannot start: ${error.message}`,
-      );
-    });
-    return t.turns.add(async () => {
-      if (!isCurrent(t))
-        throw new RetryableError(`task ${t.partition} was dropped; starting it again`);
-      try {
-        return await turn(t, records, context);
-      } catch (error) {
-        if (!(error instanceof ProduceRefused)) throw error;
-        // Kafka refused something the batch produced, for good (a record over its size limit):
-        // the state is restored and the batch runs again one record per transaction, so only the
-        // record whose output cannot be written is set aside.
-        log.warn({ partition: t.partition, err: error }, "batch refused; records one at a time");
-        return oneByOne(t, records, context);
-      }
-    });
-  }
-
-  /** Processes a batch against the task's state and commits the result with its offsets. */
-  async function turn(t: Task<S>, records: InboundRecord<T>[], context: BatchContext<T>) {
+  /** Processes a batch against the task's state; what it produced is committed next. */
+  async function handle(
+    t: Task<S>,
+    records: InboundRecord<T>[],
+    context: BatchContext,
+  ): Promise<HandlerResult<T>> {
     const { stores, state } = await load(t, context.heartbeat);
-    const covered = stores.store<string>(OFFSETS);
-    const from = BigInt(covered.get(context.topic) ?? "0");
+    const from = BigInt(stores.store<string>(OFFSETS).get(context.topic) ?? "0");
     const fresh = records.filter((r) => BigInt(r.offset) >= from);
     if (fresh.length < records.length)
       metrics.dropped.inc(
         { reason: `${options.name}:already_in_state` },
         records.length - fresh.length,
       );
-    let result: StageResult<T>;
+    if (fresh.length === 0) return {};
     try {
-      result =
-        fresh.length > 0
-          ? options.process(state, fresh, {
-              partition: t.partition,
-              now: now(),
-              caughtUp: caughtUp(t),
-            })
-          : { outputs: [] };
+      return await options.process(state, fresh, { ...context, caughtUp: caughtUp(t) });
     } catch (error) {
       // Whatever the batch did to the state is discarded: restored again from the changelog.
       t.loaded = undefined;
@@ -327,47 +355,17 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
       log.error({ err: error, partition: t.partition }, "stage failed for the batch");
       const message = `${options.name} failed for the batch: ${(error as Error).message}`;
       const code = errorCodeOf(error, "VGL_HANDLER_FAILED");
-      result = {
-        outputs: [],
-        rejected: fresh.map((record) => ({ record, stage: options.name, code, message })),
-      };
-      return deliver(t, result, context, true);
+      return { rejected: fresh.map((record) => ({ record, stage: options.name, code, message })) };
     }
-    // Never back: a batch wholly before what the state covers (redelivered from a stale committed
-    // offset) leaves it where it is — set to the batch's end, the next batch would run again.
-    cover(covered, context.topic, context.nextOffset);
-    return deliver(t, result, context, false);
   }
 
-  /** A refused batch again, one record per transaction; a record still refused is set aside. */
-  async function oneByOne(t: Task<S>, records: InboundRecord<T>[], context: BatchContext<T>) {
-    let undecodable = context.undecodable;
-    for (const record of records) {
-      const single: BatchContext<T> = {
-        ...context,
-        nextOffset: (BigInt(record.offset) + 1n).toString(),
-        undecodable,
-      };
-      try {
-        await turn(t, [record], single);
-      } catch (error) {
-        if (!(error instanceof ProduceRefused)) throw error;
-        const message = `Kafka refused the output of this record for good (${error.type}): ${error.message}`;
-        const rejected = [{ record, stage: options.name, code: "VGL_PRODUCE_REFUSED", message }];
-        try {
-          await deliver(t, { outputs: [], rejected } as StageResult<T>, single, true);
-        } catch (again) {
-          if (!(again instanceof ProduceRefused)) throw again;
-          // Not even the dead letter can be written (the topic missing, or not ours to write): a
-          // fault of the deployment, retried — and visible: the partition stalls on /readyz.
-          throw new RetryableError(`dead letter refused: ${again.message}`);
-        }
-      }
-      undecodable = [];
-    }
-    // Undecodable records after the last decodable one (or a batch of only those).
-    if (undecodable.length > 0) await turn(t, [], { ...context, undecodable });
-    return { committed: true };
+  /** A batch's records and its offsets: the state covers the batch from now on. */
+  async function commitBatch(t: Task<S>, records: OutboundRecord[], at: CommitPoint) {
+    const { stores } = await load(t, at.heartbeat);
+    // Never back: a batch wholly before what the state covers (redelivered from a stale committed
+    // offset) leaves it where it is — set to the batch's end, the next batch would run again.
+    cover(stores.store<string>(OFFSETS), at.topic, at.nextOffset);
+    return commit(t, records, at);
   }
 
   function isCurrent(t: Task<S>): boolean {
@@ -375,29 +373,6 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
     const current = tasks.get(t.partition);
     return current !== undefined && current === t.entry;
   }
-
-  async function deliver(
-    t: Task<S>,
-    result: StageResult<T>,
-    context: BatchContext<T>,
-    reload: boolean,
-  ) {
-    if (reload) {
-      const { stores } = await load(t, context.heartbeat);
-      cover(stores.store<string>(OFFSETS), context.topic, context.nextOffset);
-    }
-    const rejected = [...context.undecodable, ...(result.rejected ?? [])];
-    const letters = rejected.map((r) =>
-      deadLetterRecord(options.deadLetterTopic, deadLetterOf(r.record, r, now())),
-    );
-    await commit(t, [...result.outputs, ...letters], context);
-    for (const r of rejected) {
-      metrics.deadLetters.inc({ code: r.code });
-      metrics.dropped.inc({ reason: `dead_letter:${r.code}` });
-    }
-    return { committed: true };
-  }
-
   async function tickAll(): Promise<void> {
     const run = options.tick!.run;
     forgetIfRebalanced();

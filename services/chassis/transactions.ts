@@ -19,10 +19,14 @@ export interface InputOffset {
 }
 
 export interface TransactionalWriter {
-  /** Writes `records` and commits `offsets` for `groupId` in one transaction; aborts on failure. */
+  /**
+   * Writes `records` and commits `offsets` for `groupId` in one transaction; aborts on failure.
+   * `written` runs once the records are acknowledged, before the offsets and the commit.
+   */
   commit(
     records: OutboundRecord[],
     offsets?: { groupId: string; inputs: InputOffset[] },
+    written?: () => void | Promise<void>,
   ): Promise<void>;
   close(): Promise<void>;
 }
@@ -90,7 +94,7 @@ export async function transactionalWriter(
   // restored from the changelog while the previous owner still commits would close a window twice.
   await (await producer.transaction()).abort();
   return {
-    async commit(records, offsets) {
+    async commit(records, offsets, written) {
       if (records.length === 0 && (offsets?.inputs.length ?? 0) === 0) return;
       const batches = topicMessages(records);
       const transaction = await producer.transaction();
@@ -112,6 +116,7 @@ export async function transactionalWriter(
               compression: CompressionTypes.GZIP,
               topicMessages: topicMessages(chunk),
             });
+        await written?.();
         if (offsets && offsets.inputs.length > 0)
           await transaction.sendOffsets({
             consumerGroupId: offsets.groupId,

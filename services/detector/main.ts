@@ -77,6 +77,7 @@ export async function startDetector(
     topics: [...cfg.inputs, ...logTopics],
     changelog: cfg.changelog ?? `${groupId}-changelog`,
     deadLetterTopic: settings.topics.deadLetter,
+    processing: cfg.processing,
     sessionTimeout: cfg.sessionTimeout,
     decode: (topic, value) =>
       logTopics.has(topic)
@@ -88,18 +89,18 @@ export async function startDetector(
         { resendEvery: cfg.resendEvery, maxTracks: cfg.maxTracks, count },
         stores.store<Track>("tracks", trackCodec),
       ),
-    process: (engine, records, { partition }) => {
+    process: (engine, records, { partition, now: at }) => {
       const events: Alert[] = [];
       for (const { decoded } of records)
         events.push(
           ...("logs" in decoded
-            ? engine.observeLogs(decoded.logs.events, now())
-            : engine.observe(decoded.metrics.samples, now())),
+            ? engine.observeLogs(decoded.logs.events, at)
+            : engine.observe(decoded.metrics.samples, at)),
         );
       metrics.alertTracks.set({ topic: "all", partition: String(partition) }, engine.size);
       return { outputs: published(events) };
     },
-    tick: { every: cfg.tick, run: (engine) => published(engine.tick(now())) },
+    tick: { every: cfg.tick, run: (engine, { now: at }) => published(engine.tick(at)) },
     size: (engine) => engine.size,
     now,
   });

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { TOPICS } from "../../schemas/topics.js";
 import { duration } from "../chassis/config.js";
-import { baseSettings } from "../chassis/settings.js";
+import { baseSettings, processing } from "../chassis/settings.js";
 import { loadRuleFiles, RuleError } from "./rules/load.js";
 import type { Rule } from "./rules/schema.js";
 
@@ -70,6 +70,8 @@ export const detectorSettings = baseSettings.extend({
       /** Rule × series tracks kept per input partition at most; beyond, new series are counted and skipped. */
       maxTracks: z.number().int().min(1).default(1_000_000),
       sessionTimeout: duration.default(30_000),
+      /** exactly_once: alert events, tracks and offsets in one transaction per batch. */
+      processing: processing.default("exactly_once"),
     })
     .prefault({}),
 });

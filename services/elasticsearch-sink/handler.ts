@@ -4,7 +4,7 @@
 import { reasonsText } from "../chassis/dead-letter.js";
 import { appendTo } from "../chassis/group.js";
 import type { Alert, LogBatch } from "../../schemas/types.js";
-import type { BatchHandler, Rejection } from "../chassis/consumer.js";
+import type { BatchHandler, Rejection } from "../chassis/processing-loop.js";
 import type { ServiceMetrics } from "../chassis/metrics.js";
 import { alertDocument, logDocument, type Doc, type IndexMode } from "./documents.js";
 import type { FieldBudget } from "./field-budget.js";

@@ -5,7 +5,7 @@
 import { REASON_BYTES, reasonsText, truncated } from "../chassis/dead-letter.js";
 import { appendTo } from "../chassis/group.js";
 import type { MetricBatch } from "../../schemas/types.js";
-import type { BatchHandler, InboundRecord, Rejection } from "../chassis/consumer.js";
+import type { BatchHandler, InboundRecord, Rejection } from "../chassis/processing-loop.js";
 import type { ServiceMetrics } from "../chassis/metrics.js";
 import { toLine } from "./line-protocol.js";
 import type { LineWriter } from "./writer.js";

@@ -4,7 +4,7 @@
 import { decode, encode } from "../../schemas/codec.js";
 import type { LogBatch, LogEvent } from "../../schemas/types.js";
 import { loadConfig } from "../chassis/config.js";
-import type { Rejection } from "../chassis/consumer.js";
+import type { Rejection } from "../chassis/processing-loop.js";
 import { reasonsText } from "../chassis/dead-letter.js";
 import { isMain, runMain, startService, type Service } from "../chassis/service.js";
 import { cleanEvent } from "./clean.js";

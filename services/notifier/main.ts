@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import { decode, encode } from "../../schemas/codec.js";
 import type { Alert } from "../../schemas/types.js";
 import { loadConfig } from "../chassis/config.js";
-import { createBatchConsumer, type BatchConsumer } from "../chassis/consumer.js";
+import { createProcessingLoop, type BatchConsumer } from "../chassis/processing-loop.js";
 import { deadLetterRecord } from "../chassis/dead-letter.js";
 import { ensureInternalTopics } from "../chassis/internal-topics.js";
 import { every } from "../chassis/periodic.js";
@@ -343,7 +343,7 @@ export async function startNotifier(
     return true;
   }
 
-  const consumer = createBatchConsumer<Alert>({
+  const consumer = createProcessingLoop<Alert>({
     kafka,
     producer,
     settings: consumerSettings.parse({

@@ -1,7 +1,7 @@
 // An in-process service on the real chassis, consuming metric batches, for integration tests.
 import { decode } from "../../schemas/codec.js";
 import type { MetricBatch } from "../../schemas/types.js";
-import type { BatchHandler } from "../../services/chassis/consumer.js";
+import type { BatchHandler } from "../../services/chassis/processing-loop.js";
 import { startService, type Service } from "../../services/chassis/service.js";
 import { baseSettings, consumerSettings } from "../../services/chassis/settings.js";
 import type { KafkaEndpoint } from "./servers.js";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { MetricBatch } from "../../../schemas/types.js";
-import type { BatchHandler } from "../../../services/chassis/consumer.js";
+import type { BatchHandler } from "../../../services/chassis/processing-loop.js";
 import { kafkaClient, uniqueName } from "../../support/clients.js";
 import { startTestService } from "../../support/services.js";
 import { committedTotal, createTopics, produceIds, waitFor } from "../../support/kafka.js";
