@@ -3,14 +3,15 @@
 // by host for Vigil, line protocol for Telegraf), and two jobs, run alternately:
 //   agg: Kafka → 10 s tumbling windows per series (count, mean, min, max, p99) → InfluxDB
 //   raw: Kafka → InfluxDB
+//   pipe: Kafka → pipelines (validate, normalize; exactly once) → Kafka → InfluxDB, against
+//         Telegraf's raw job (the same samples stored, Telegraf checking nothing on the way)
 // Figures: CPU of the processing processes (utime + stime from /proc/<pid>/stat, from when each is
 // ready to when the last point is in InfluxDB) per sample, samples/s, peak RSS (VmHWM). Every
 // Vigil window is checked against the exact values (p99 within the sketch's relative accuracy);
 // Telegraf windows by wall clock, so only its counts are checked (they sum to every sample).
 // Size: VIGIL_PEER_HOSTS (1 000) × 10 metrics × VIGIL_PEER_SECONDS (200); VIGIL_PEER_RUNS (3);
-// VIGIL_PEER_JOBS (agg,raw). VIGIL_PEER_PROFILE=<dir>: Vigil's processes write CPU profiles there.
-import { readFileSync, mkdtempSync, writeFileSync } from "node:fs";
-import { spawn } from "node:child_process";
+// VIGIL_PEER_JOBS (agg,raw,pipe). VIGIL_PEER_PROFILE=<dir>: Vigil's processes write CPU profiles there.
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CompressionTypes, type Kafka } from "kafkajs";
@@ -22,11 +23,24 @@ import { goTool, TELEGRAF_PEER } from "../test/support/go-tools.js";
 import { influxql } from "../test/support/influx.js";
 import type { InfluxEndpoint, KafkaEndpoint, TestServers } from "../test/support/servers.js";
 import { bench } from "./fixtures.js";
+import {
+  cpuTicks,
+  peakRss,
+  query,
+  reaches,
+  total,
+  until,
+  type Figures,
+  type Job,
+} from "./peer-support.js";
+import { runTelegraf } from "./peer-telegraf.js";
 
 const HOSTS = Number(process.env.VIGIL_PEER_HOSTS ?? 1_000);
 const SECONDS = Number(process.env.VIGIL_PEER_SECONDS ?? 200);
 const RUNS = Number(process.env.VIGIL_PEER_RUNS ?? 3);
 const KEYED = process.env.VIGIL_PEER_KEYED ?? "host";
+/** The pipeline's guarantee: exactly_once, as the acceptance asks (at_least_once to compare). */
+const PROCESSING = process.env.VIGIL_PEER_PROCESSING ?? "exactly_once";
 const METRICS = Array.from({ length: 10 }, (_, i) => `peer_metric_${i}`);
 const T0 = Date.UTC(2026, 10, 1); // a multiple of 10 s: windows start on it
 const WINDOW_MS = 10_000;
@@ -34,7 +48,6 @@ const PARTITIONS = 6;
 const TOTAL = HOSTS * METRICS.length * SECONDS;
 /** The end of the data's last window, in ms: what comes after is the flush (not counted). */
 const DATA_END = T0 + SECONDS * 1000;
-const TICKS_PER_S = 100; // USER_HZ on Linux
 
 /** A deterministic value per sample: spread, with repeats, so sketches and means are exercised. */
 const valueOf = (host: number, metric: number, second: number) =>
@@ -83,80 +96,6 @@ async function produce(
   await producer.disconnect();
 }
 
-interface Usage {
-  cpuSeconds: number;
-  peakRssMiB: number;
-}
-
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
-}
-
-function peakRss(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`peer bench: timed out waiting for ${what}`);
-    await new Promise((done) => setTimeout(done, 250));
-  }
-}
-
-/** Waits for `count()` to reach `target`; fails once it has not moved for `stallMs`. */
-async function reaches(
-  what: string,
-  count: () => Promise<number>,
-  target: number,
-  stallMs = 60_000,
-) {
-  let last = -1;
-  let movedAt = Date.now();
-  for (;;) {
-    const n = await count();
-    if (n >= target) return;
-    if (n !== last) [last, movedAt] = [n, Date.now()];
-    else if (Date.now() - movedAt > stallMs)
-      throw new Error(
-        `peer bench: ${what}: ${n} of ${target}, no progress for ${stallMs / 1000} s`,
-      );
-    await new Promise((done) => setTimeout(done, 250));
-  }
-}
-
-type Rows = { series?: { name: string; columns: string[]; values: unknown[][] }[] }[];
-
-async function query(influx: InfluxEndpoint, db: string, q: string) {
-  const answer = (await influxql(influx, q, db)) as { results: Rows };
-  return answer.results[0]?.series ?? [];
-}
-
-/** Sum of a field over every measurement matching a regex, up to a time (0 when none is written yet). */
-async function total(
-  influx: InfluxEndpoint,
-  db: string,
-  field: string,
-  from: string,
-  upTo?: number,
-) {
-  const until = upTo === undefined ? "" : ` WHERE time <= ${upTo}ms`;
-  const series = await query(influx, db, `SELECT sum("${field}") FROM /${from}/${until}`);
-  return series.reduce((n, s) => n + Number(s.values[0]?.[1] ?? 0), 0);
-}
-
-interface Job {
-  name: "agg" | "raw";
-  side: "vigil" | "telegraf";
-}
-
-interface Figures extends Usage {
-  samplesPerS: number;
-}
-
 const ready = async (running: Running) => {
   const port = await running.port;
   await until(
@@ -184,47 +123,68 @@ async function runVigil(
     topics: { deadLetter: topics.dlq },
   };
   const aggregated = `${id}-aggregated`;
+  const cleaned = `${id}-cleaned`;
+  const pipelines = (pipeline: Record<string, unknown>) => ({
+    name: `${id}-pipelines`,
+    script: "pipelines/service.ts",
+    config: { ...base, pipelines: [{ name: id, inputs: [topics.input], ...pipeline }] },
+  });
   const specs =
-    job.name === "agg"
+    job.name === "pipe"
       ? [
-          {
-            name: `${id}-pipelines`,
-            script: "pipelines/service.ts",
-            config: {
-              ...base,
-              pipelines: [
-                {
-                  name: id,
-                  inputs: [topics.input],
-                  output: aggregated,
-                  late: `${id}-late`,
-                  repartition: `${id}-repartition`,
-                  outputKey: "series",
-                  // Keyed by host, as Vigil's ingest and agents key: each host's groups are on one
-                  // partition already, so no repartition hop (VIGIL_PEER_KEYED= to measure with it).
-                  ...(KEYED && { inputKeyedBy: KEYED }),
-                  tick: "500ms",
-                  processors: [
-                    {
-                      "window-aggregate": {
-                        groupBy: ["host"],
-                        size: "10s",
-                        aggregates: ["count", "mean", "min", "max", "p99"],
-                      },
-                    },
-                  ],
-                },
-              ],
-            },
-          },
+          // What raw samples go through before they are stored: checked and normalised, exactly
+          // once (a transaction per batch), then written by the sink.
+          pipelines({
+            output: cleaned,
+            stateful: false,
+            processing: PROCESSING,
+            processors: [
+              { validate: { maxAge: "100000h", maxFuture: "100000h" } },
+              { normalize: {} },
+            ],
+          }),
         ]
-      : [];
+      : job.name === "agg"
+        ? [
+            {
+              name: `${id}-pipelines`,
+              script: "pipelines/service.ts",
+              config: {
+                ...base,
+                pipelines: [
+                  {
+                    name: id,
+                    inputs: [topics.input],
+                    output: aggregated,
+                    late: `${id}-late`,
+                    repartition: `${id}-repartition`,
+                    outputKey: "series",
+                    // Keyed by host, as Vigil's ingest and agents key: each host's groups are on one
+                    // partition already, so no repartition hop (VIGIL_PEER_KEYED= to measure with it).
+                    ...(KEYED && { inputKeyedBy: KEYED }),
+                    processing: PROCESSING,
+                    tick: "500ms",
+                    processors: [
+                      {
+                        "window-aggregate": {
+                          groupBy: ["host"],
+                          size: "10s",
+                          aggregates: ["count", "mean", "min", "max", "p99"],
+                        },
+                      },
+                    ],
+                  },
+                ],
+              },
+            },
+          ]
+        : [];
   const admin = kafkaClient(servers.kafka, "vigil-bench").admin();
   await admin.connect();
-  if (job.name === "agg")
+  if (job.name !== "raw")
     await admin.createTopics({
       waitForLeaders: true,
-      topics: [aggregated, `${id}-late`].map((topic) => ({
+      topics: (job.name === "agg" ? [aggregated, `${id}-late`] : [cleaned]).map((topic) => ({
         topic,
         numPartitions: PARTITIONS,
         replicationFactor: 1,
@@ -236,7 +196,10 @@ async function runVigil(
     script: "services/influxdb-sink/main.ts",
     config: {
       ...base,
-      consumer: { groupId: `${id}-sink`, topics: [job.name === "agg" ? aggregated : topics.input] },
+      consumer: {
+        groupId: `${id}-sink`,
+        topics: [{ agg: aggregated, pipe: cleaned, raw: topics.input }[job.name]],
+      },
       influx: { url: servers.influx.url, bucket: `${db}/autogen` },
     } as never,
   });
@@ -267,7 +230,7 @@ async function runVigil(
     const seconds = (performance.now() - started) / 1000;
     const after = pids.map(cpuTicks);
     const usage: Figures = {
-      cpuSeconds: after.reduce((n, t, i) => n + t - before[i]!, 0) / TICKS_PER_S,
+      cpuSeconds: after.reduce((n, t, i) => n + t - before[i]!, 0) / 100, // USER_HZ
       peakRssMiB: pids.reduce((n, pid) => n + peakRss(pid), 0),
       samplesPerS: TOTAL / seconds,
     };
@@ -324,90 +287,6 @@ async function checkWindows(influx: InfluxEndpoint, db: string) {
     );
 }
 
-async function runTelegraf(
-  job: Job,
-  bin: string,
-  servers: TestServers,
-  input: string,
-  dir: string,
-): Promise<Figures> {
-  const id = uniqueName("peer").replace(/[^a-z0-9]/g, "");
-  const db = `telegraf_bench_${id}`;
-  await influxql(servers.influx, `CREATE DATABASE "${db}"`);
-  const aggregators =
-    job.name === "agg"
-      ? `
-[[aggregators.basicstats]]
-  period = "10s"
-  drop_original = true
-  grace = "100000h"
-  stats = ["count", "mean", "min", "max"]
-[[aggregators.quantile]]
-  period = "10s"
-  drop_original = true
-  grace = "100000h"
-  quantiles = [0.99]
-`
-      : "";
-  const config = join(dir, `${id}.conf`);
-  writeFileSync(
-    config,
-    `[agent]
-  interval = "10s"
-  flush_interval = "1s"
-  metric_batch_size = 5000
-  metric_buffer_limit = ${TOTAL}
-  omit_hostname = true
-  quiet = true
-[[inputs.kafka_consumer]]
-  brokers = [${servers.kafka.brokers.map((b) => `"${b}"`).join(", ")}]
-  topics = ["${input}"]
-  consumer_group = "${id}"
-  offset = "oldest"
-  version = "4.1.0"
-  max_undelivered_messages = 10000
-  data_format = "influx"
-${aggregators}
-[[outputs.influxdb]]
-  urls = ["${servers.influx.url}"]
-  database = "${db}"
-  skip_database_creation = true
-`,
-  );
-  const child = spawn(bin, ["--config", config], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  const exited = new Promise((done) => child.once("exit", done));
-  try {
-    const started = performance.now();
-    const counted = async () =>
-      job.name === "agg"
-        ? total(servers.influx, db, "value_count", ".")
-        : (await query(servers.influx, db, `SELECT count("value") FROM /./`)).reduce(
-            (n, s) => n + Number(s.values[0]?.[1] ?? 0),
-            0,
-          );
-    await reaches(
-      `telegraf ${job.name}: samples in InfluxDB`,
-      async () => {
-        if (child.exitCode !== null) throw new Error(`telegraf exited: ${stderr.slice(-500)}`);
-        return counted();
-      },
-      TOTAL,
-    );
-    const seconds = (performance.now() - started) / 1000;
-    return {
-      cpuSeconds: cpuTicks(child.pid!) / TICKS_PER_S,
-      peakRssMiB: peakRss(child.pid!),
-      samplesPerS: TOTAL / seconds,
-    };
-  } finally {
-    child.kill("SIGTERM");
-    await exited;
-    await influxql(servers.influx, `DROP DATABASE "${db}"`);
-  }
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function peerBench(servers: TestServers): Promise<void> {
@@ -435,7 +314,7 @@ export async function peerBench(servers: TestServers): Promise<void> {
   await produce(kafka, topics.avro, avroOf, [SECONDS + WINDOW_MS / 1000]);
   await produce(kafka, topics.line, lineProtocol);
   const dir = mkdtempSync(join(tmpdir(), "vigil-peer-"));
-  const jobs = (process.env.VIGIL_PEER_JOBS ?? "agg,raw").split(",") as ("agg" | "raw")[];
+  const jobs = (process.env.VIGIL_PEER_JOBS ?? "agg,raw,pipe").split(",") as Job["name"][];
   for (const name of jobs) {
     const runs: Record<"vigil" | "telegraf", Figures[]> = { vigil: [], telegraf: [] };
     for (let i = 0; i < RUNS; i += 1)
@@ -443,7 +322,14 @@ export async function peerBench(servers: TestServers): Promise<void> {
         const figures =
           side === "vigil"
             ? await runVigil({ name, side }, servers, { input: topics.avro, dlq: topics.dlq }, dir)
-            : await runTelegraf({ name, side }, bin, servers, topics.line, dir);
+            : await runTelegraf(
+                { name: name === "pipe" ? "raw" : name, side },
+                TOTAL,
+                bin,
+                servers,
+                topics.line,
+                dir,
+              );
         runs[side].push(figures);
         console.error(
           `peer bench: ${name} ${side} run ${i + 1}: ${((figures.cpuSeconds / TOTAL) * 1e6).toFixed(2)} CPU-µs/sample, ` +

@@ -28,6 +28,36 @@ export interface ChainTelemetry {
   dropped(name: string, reason: string, n: number): void;
 }
 
+/**
+ * Telemetry that adds a batch's counts up and reports each once, at `flush`: running the chain
+ * per record then costs no metric update per record (prom-client validates labels on every inc —
+ * 8 % of a pipeline's CPU when counted per record).
+ */
+export function tallied(to: ChainTelemetry): ChainTelemetry & { flush(): void } {
+  const steps = new Map<string, [number, number, number]>();
+  const drops = new Map<string, number>();
+  return {
+    step(name, samplesIn, samplesOut, rejected) {
+      const t = steps.get(name);
+      if (t) [t[0], t[1], t[2]] = [t[0] + samplesIn, t[1] + samplesOut, t[2] + rejected];
+      else steps.set(name, [samplesIn, samplesOut, rejected]);
+    },
+    dropped(name, reason, n) {
+      const key = `${name}\u0000${reason}`;
+      drops.set(key, (drops.get(key) ?? 0) + n);
+    },
+    flush() {
+      for (const [name, [i, o, r]] of steps) to.step(name, i, o, r);
+      for (const [key, n] of drops) {
+        const at = key.indexOf("\u0000");
+        to.dropped(key.slice(0, at), key.slice(at + 1), n);
+      }
+      steps.clear();
+      drops.clear();
+    },
+  };
+}
+
 export interface ChainResult {
   samples: MetricSample[];
   rejected: (Rejected & { processor: string })[];

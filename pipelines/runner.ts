@@ -28,6 +28,7 @@ import {
   type ChainTelemetry,
   type Step,
   type StepConfig,
+  tallied,
 } from "./chain.js";
 import type { Pipeline } from "./config.js";
 import { processorNamed } from "./registry.js";
@@ -38,10 +39,19 @@ export function outputRecords(
   key: Buffer | string | null,
   source: string,
   samples: MetricSample[],
+  /** The input record's value, when the steps let its samples through unchanged. */
+  unchanged?: Buffer,
 ): OutboundRecord[] {
   if (samples.length === 0) return [];
   if (!pipeline.keyBy && pipeline.outputKey === "input" && key !== null)
-    return [{ topic: pipeline.output, key, value: encode("metric-batch", { source, samples }) }];
+    return [
+      {
+        topic: pipeline.output,
+        key,
+        // The same samples, the same source: the record goes on as it came (no encode, no copy).
+        value: unchanged ?? encode("metric-batch", { source, samples }),
+      },
+    ];
   // By series (and, without an input record — what a tick closed — always): every window of a
   // series has the same key, so one series stays on one partition, in order.
   // Samples that share a labels object (a window's aggregates) share its key: computed once.
@@ -84,7 +94,12 @@ interface StagePlan {
   steps: StepConfig[];
   first: number;
   /** Turns what the steps let through into records. */
-  emit: (key: Buffer | string | null, source: string, samples: MetricSample[]) => OutboundRecord[];
+  emit: (
+    key: Buffer | string | null,
+    source: string,
+    samples: MetricSample[],
+    unchanged?: Buffer,
+  ) => OutboundRecord[];
   /**
    * The records do not follow the input record's key: what a whole batch lets through is emitted
    * at once (one record per key or target partition, not one per input record and key).
@@ -194,8 +209,8 @@ export function repartitioned(
 
 export function stagePlans(pipeline: Pipeline, repartitionPartitions = 1): StagePlan[] {
   const groupId = `vigil-pipeline-${pipeline.name}`;
-  const toOutput: StagePlan["emit"] = (key, source, samples) =>
-    outputRecords(pipeline, key, source, samples);
+  const toOutput: StagePlan["emit"] = (key, source, samples, unchanged) =>
+    outputRecords(pipeline, key, source, samples, unchanged);
   const split = groupingStep(pipeline);
   /** The whole chain as one stage, on the pipeline's inputs. */
   const whole = (rest: Pick<StagePlan, "perBatch" | "keyedBy">): StagePlan[] => [
@@ -287,12 +302,13 @@ export function pipelineStages(
         const outputs: OutboundRecord[] = [];
         const rejected: Rejection<MetricBatch>[] = [];
         const through: MetricSample[] = [];
+        const tally = tallied(telemetry);
         const run = (part: Step[], samples: MetricSample[]) =>
           runChain(
             part,
             samples,
             () => at,
-            telemetry,
+            tally,
             () => caughtUp,
           );
         /** A record's late samples to the late topic, its rejected ones to the dead letters. */
@@ -332,11 +348,26 @@ export function pipelineStages(
           for (const record of records) {
             const result = run(steps, record.decoded.samples);
             if (plan.perBatch) for (const sample of result.samples) through.push(sample);
-            else outputs.push(...plan.emit(record.key, record.decoded.source, result.samples));
+            else {
+              const input = record.decoded.samples;
+              const same =
+                record.value !== null &&
+                result.samples.length === input.length &&
+                result.samples.every((sample, i) => sample === input[i]);
+              outputs.push(
+                ...plan.emit(
+                  record.key,
+                  record.decoded.source,
+                  result.samples,
+                  same ? record.value! : undefined,
+                ),
+              );
+            }
             settle(record, result);
           }
         // A batch's samples come from many sources: what it emits is the pipeline's.
         if (through.length > 0) outputs.push(...plan.emit(null, source, through));
+        tally.flush();
         return { outputs, rejected };
       },
       // Operators see time pass: windows of quiet sources close (only once caught up).

@@ -159,8 +159,8 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
       processing: exactlyOnce ? "exactly_once" : "at_least_once",
       ...(options.concurrency && { concurrency: options.concurrency }),
       ...(options.sessionTimeout && { sessionTimeout: options.sessionTimeout }),
-      maxBytesPerPartition: (options.fetch ?? stageFetch).maxBytesPerPartition,
-      maxBytes: (options.fetch ?? stageFetch).maxBytes,
+      // A stage without state fetches as a plain consumer does (its commits write no keys).
+      ...(options.fetch ?? (options.changelog ? stageFetch : {})),
     }),
     deadLetterTopic: options.deadLetterTopic,
     decode: options.decode,
