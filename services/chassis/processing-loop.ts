@@ -188,17 +188,40 @@ export function createProcessingLoop<T>(options: ProcessingLoopOptions<T>): Batc
     ...(options.partitionAssigners && { partitionAssigners: options.partitionAssigners }),
   });
   let crashed: string | undefined;
+  let stopping = false;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let restartDelay = 1_000;
+  let runConfig: Parameters<Consumer["run"]>[0];
   consumer.on(consumer.events.CONNECT, () => (connected = true));
   consumer.on(consumer.events.DISCONNECT, () => (connected = false));
   // kafkajs restarts a consumer that crashed on a retriable error (a broker restarted, say) by
   // disconnecting and starting it again — without emitting CONNECT: joining the group is what says
-  // it is connected again, or /readyz would stay red for good on a consumer at work. One that
-  // crashed for good stays not ready, saying why.
+  // it is connected again, or /readyz would stay red for good on a consumer at work.
+  // One it does not restart — KafkaJSGroupCoordinatorNotFound, say, which it throws as
+  // non-retriable when no broker answered the lookup (every broker restarting at once: found by
+  // the soak) — is started again here, backing off, until it has joined its group again: a
+  // partition is never left unconsumed because the cluster was away for a while. /readyz says why
+  // meanwhile.
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     connected = false;
-    if (!payload.restart) crashed = payload.error.message;
     log.error({ err: payload.error, restart: payload.restart }, "consumer crashed");
+    if (payload.restart || stopping) return;
+    crashed = payload.error.message;
+    restartLater();
   });
+  function restartLater() {
+    const wait = restartDelay;
+    restartDelay = Math.min(restartDelay * 2, Math.max(settings.retry.max, 1_000));
+    clearTimeout(restartTimer);
+    restartTimer = setTimeout(() => {
+      if (stopping) return;
+      log.warn({ afterMs: wait }, "starting the crashed consumer again");
+      consumer.run(runConfig).catch((error: unknown) => {
+        log.error({ err: error }, "consumer could not start again; retrying");
+        restartLater();
+      });
+    }, wait);
+  }
   consumer.on(consumer.events.REBALANCING, () => {
     // Eager rebalancing: every partition is revoked until the group settles again.
     owned = new Set();
@@ -219,6 +242,8 @@ export function createProcessingLoop<T>(options: ProcessingLoopOptions<T>): Batc
     );
     joined = true;
     connected = true;
+    crashed = undefined;
+    restartDelay = 1_000;
     log.info({ assignment: [...owned] }, "partitions assigned");
   });
 
@@ -455,7 +480,7 @@ export function createProcessingLoop<T>(options: ProcessingLoopOptions<T>): Batc
     async start() {
       await consumer.connect();
       await consumer.subscribe({ topics: settings.topics, fromBeginning: settings.fromBeginning });
-      await consumer.run({
+      runConfig = {
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: settings.concurrency,
@@ -467,15 +492,18 @@ export function createProcessingLoop<T>(options: ProcessingLoopOptions<T>): Batc
             metrics.inFlight.dec();
           }
         },
-      });
+      };
+      await consumer.run(runConfig);
     },
     async stop() {
+      stopping = true;
+      clearTimeout(restartTimer);
       // kafkajs waits for running batches, which finish, produce and commit before it leaves.
       await consumer.disconnect();
       await queue.onIdle();
     },
     notReady() {
-      if (crashed !== undefined) return `consumer stopped for good: ${crashed}`;
+      if (crashed !== undefined) return `consumer crashed, starting again: ${crashed}`;
       if (!connected) return "not connected to Kafka";
       for (const [at, { since, reason }] of stalled)
         if (now() - since >= settings.stallAfter)

@@ -80,7 +80,7 @@ export async function startService<T = unknown>(options: ServiceOptions<T>): Pro
           processing: "exactly_once",
           concurrency: consume.settings.concurrency,
           sessionTimeout: consume.settings.sessionTimeout,
-          fetch: consume.settings,
+          consumer: consume.settings,
           decode: consume.decode,
           open: () => undefined,
           process: (_, records, context) => consume.handler(records, context),

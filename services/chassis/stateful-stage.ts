@@ -48,7 +48,12 @@ import { every, type Periodic } from "./periodic.js";
 import type { OutboundRecord } from "./producer.js";
 import { latestByKey } from "./read-to-end.js";
 import type { Service } from "./service.js";
-import { consumerSettings, stageFetch, type Processing as Guarantee } from "./settings.js";
+import {
+  consumerSettings,
+  stageFetch,
+  type ConsumerSettings,
+  type Processing as Guarantee,
+} from "./settings.js";
 import { TaskStores } from "./state-store.js";
 import { transactionalWriter, type TransactionalWriter } from "./transactions.js";
 
@@ -83,8 +88,8 @@ export interface StatefulStageOptions<T, S> {
   sessionTimeout?: number;
   /** Called once a batch's outputs are written, before its offsets are committed (tests). */
   hooks?: ConsumerHooks;
-  /** Fetch bounds; a stage's (stageFetch) unless said. */
-  fetch?: { maxBytesPerPartition: number; maxBytes: number };
+  /** The consumer's own settings (fetch bounds, retries…), over the stage's. */
+  consumer?: Partial<ConsumerSettings>;
   decode: (topic: string, value: Buffer | null) => T;
   /** The task's state over its stores (as restored from the changelog). */
   open: (stores: TaskStores, partition: number) => S;
@@ -156,11 +161,12 @@ export function createStatefulStage<T, S>(options: StatefulStageOptions<T, S>): 
     settings: consumerSettings.parse({
       groupId,
       topics: options.topics,
-      processing: exactlyOnce ? "exactly_once" : "at_least_once",
       ...(options.concurrency && { concurrency: options.concurrency }),
       ...(options.sessionTimeout && { sessionTimeout: options.sessionTimeout }),
       // A stage without state fetches as a plain consumer does (its commits write no keys).
-      ...(options.fetch ?? (options.changelog ? stageFetch : {})),
+      ...(options.changelog && stageFetch),
+      ...options.consumer,
+      processing: exactlyOnce ? "exactly_once" : "at_least_once",
     }),
     deadLetterTopic: options.deadLetterTopic,
     decode: options.decode,
