@@ -1,100 +1,43 @@
-// The one processing loop every consuming service runs on — sinks, the log pipeline and the
-// notifier's side consumers directly, the pipelines' and the detector's stateful stages through a
-// `Processing` of their own. For each fetched batch of one partition:
-//
+// The one processing loop every consuming service runs on (sinks, log pipeline, notifier
+// directly; pipelines and detector through a stage's `Processing`). Per batch of one partition:
 //   decode → handle → dead letters of what was undecodable or rejected → commit → next batch
-//
 // * It alone decodes, builds dead letters, sets aside what Kafka refuses for good and commits;
-//   handlers return outputs and rejections. How a commit is made durable is the guarantee,
-//   chosen by the `processing` setting: at_least_once sends the records (acks=all) and then
-//   commits the batch's offset through the group; exactly_once (a stage's) writes them and the
-//   offset in one Kafka transaction.
-// * Offsets are committed only after the batch's outputs are durable, and only while the
-//   partition is still ours.
+//   handlers return outputs and rejections. The `processing` setting is the guarantee:
+//   at_least_once sends the records (acks=all), then commits the offset through the group;
+//   exactly_once (a stage's) writes them and the offset in one Kafka transaction.
+// * Offsets are committed only after the outputs are durable, only while the partition is ours.
 // * A record that cannot be decoded, or that the handler marks bad, goes to the dead-letter topic
 //   with the reason; the partition keeps moving. A handler that throws a non-retryable error
-//   dead-letters its whole batch rather than stalling the partition. When Kafka refuses an output
-//   for good (over its size limit, its topic missing), the batch runs again one record at a time
-//   and only the record whose output cannot be written is set aside, as a dead letter.
-// * Anything else (a RetryableError of the handler, the transport, a broker restarting) retries
-//   the whole batch with backoff while heartbeating; the partition pauses meanwhile, so memory
-//   stays bounded and the backlog waits in Kafka.
+//   dead-letters its whole batch. When Kafka refuses an output for good (too large, topic
+//   missing), the batch runs again one record at a time and only the record whose output cannot
+//   be written is set aside, as a dead letter.
+// * Anything else (a RetryableError of the handler, the transport) retries the whole batch with
+//   backoff while heartbeating; the partition pauses, so memory stays bounded.
 // * Per-partition order holds (kafkajs hands one partition one batch at a time); batches of
 //   different partitions run concurrently, bounded by a p-queue.
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, PartitionAssigner } from "kafkajs";
 import PQueue from "p-queue";
-import {
-  deadLetterOf,
-  deadLetterRecord,
-  normaliseHeaders,
-  type Failure,
-  type RawRecord,
-} from "./dead-letter.js";
+import { deadLetterOf, deadLetterRecord, normaliseHeaders } from "./dead-letter.js";
 import { RetryableError, errorCodeOf } from "./errors.js";
-import { permanentProduceError, ProduceRefused } from "./kafka-errors.js";
+import { ProduceRefused } from "./kafka-errors.js";
 import type { Logger } from "./logger.js";
 import type { ServiceMetrics } from "./metrics.js";
-import type { OutboundRecord, OutputProducer } from "./producer.js";
+import type { OutputProducer } from "./producer.js";
 import type { ConsumerSettings } from "./settings.js";
+import {
+  sendOrRefuse,
+  type BatchContext,
+  type BatchHandler,
+  type CommitPoint,
+  type ConsumerHooks,
+  type HandlerResult,
+  type InboundRecord,
+  type Processing,
+  type Rejection,
+  type Turn,
+} from "./batch-types.js";
 
-export interface InboundRecord<T> extends RawRecord {
-  timestamp: string;
-  value: Buffer | null;
-  decoded: T;
-}
-
-export interface Rejection<T> extends Failure {
-  record: InboundRecord<T>;
-}
-
-export interface HandlerResult<T> {
-  outputs?: OutboundRecord[];
-  /** Records the handler marks bad: they go to the dead-letter topic; the rest carry on. */
-  rejected?: Rejection<T>[];
-}
-
-export interface BatchContext {
-  topic: string;
-  partition: number;
-  /** One past the batch's last offset: what a commit of this batch stores. */
-  nextOffset: string;
-  /** Processing time when the batch began, injected. */
-  now: number;
-  /** Call during long work so the group does not think this member dead. */
-  heartbeat: () => Promise<void>;
-}
-
-export type BatchHandler<T> = (
-  records: InboundRecord<T>[],
-  context: BatchContext,
-) => Promise<HandlerResult<T>>;
-
-/** Where a batch's commit stands: its offset, and the group commit at-least-once makes of it. */
-export interface CommitPoint extends BatchContext {
-  /** Commits `nextOffset` for the group; false when the partition is no longer ours. */
-  commitOffset(): Promise<boolean>;
-}
-
-/** One batch's handling and commit, as a guarantee makes them. */
-export interface Turn<T> {
-  handle: BatchHandler<T>;
-  /**
-   * Makes `records` (the outputs and dead letters) and the batch's offset durable; false when the
-   * partition is no longer ours (nothing committed: redelivered). Throws ProduceRefused when Kafka
-   * refuses a record for good, anything else to be retried.
-   */
-  commit(records: OutboundRecord[], at: CommitPoint): Promise<boolean>;
-}
-
-/** How batches of a partition are processed: one turn at a time per task. */
-export interface Processing<T> {
-  turn<R>(partition: number, work: (turn: Turn<T>) => Promise<R>): Promise<R>;
-}
-
-export interface ConsumerHooks {
-  /** After the batch's outputs are acknowledged, just before its offset is committed. */
-  beforeCommit?: (topic: string, partition: number, nextOffset: string) => void | Promise<void>;
-}
+export * from "./batch-types.js";
 
 export interface ProcessingLoopOptions<T> {
   kafka: Kafka;
@@ -128,17 +71,6 @@ export interface BatchConsumer {
    * transaction markers included); undefined before the first fetch since the last rebalance.
    */
   lag(topic: string, partition: number): number | undefined;
-}
-
-/** Sends records, turning a refusal for good into ProduceRefused (the loop sets it aside). */
-export async function sendOrRefuse(producer: OutputProducer, records: OutboundRecord[]) {
-  try {
-    await producer.send(records);
-  } catch (error) {
-    const type = permanentProduceError(error);
-    if (type) throw new ProduceRefused(type, (error as Error).message);
-    throw error;
-  }
 }
 
 const NOT_OWNER_ERRORS = new Set([
